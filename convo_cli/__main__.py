@@ -1,0 +1,3 @@
+from convo_cli.main import main
+
+main()

@@ -1,0 +1,30 @@
+"""Every test runs in its own user directories, with no credentials from the machine."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("TWILIO_", "CONVO_")) or name in ("NO_COLOR", "FORCE_COLOR"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("CONVO_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("CONVO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CONVO_CACHE_DIR", str(tmp_path / "cache"))
+    # A credentials test that wants a real keyring sets its own backend; nothing else may
+    # touch the machine's keyring.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setenv("USER", "alice")
+    monkeypatch.setenv("LOGNAME", "alice")
+    return tmp_path
