@@ -1,0 +1,489 @@
+"""The Conversations domain: what is valid, what is unique, what each failure is called.
+
+Independent of HTTP: callers pass snake_case keyword arguments (the wire layer maps
+Twilio's PascalCase form fields onto them) and get rows back or an `EngineError`
+carrying Twilio's status and error code. Where twilio-wire.md marks an HTTP status as
+[assumed], the status here is this engine's choice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from convo_cli.engine.store import Row, Store
+
+CONVERSATION_SID = re.compile(r"^CH[0-9a-fA-F]{32}$")
+PARTICIPANT_SID = re.compile(r"^MB[0-9a-fA-F]{32}$")
+MESSAGE_SID = re.compile(r"^IM[0-9a-fA-F]{32}$")
+USER_SID = re.compile(r"^US[0-9a-fA-F]{32}$")
+E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+SID_PATTERNS = {
+    prefix: re.compile(rf"^{prefix}[0-9a-fA-F]{{32}}$") for prefix in ("MG", "RL", "ME", "HX")
+}
+
+STATES = ("initializing", "inactive", "active", "closed")
+NAME_LIMIT = 256  # characters: friendly names, unique names, identities, addresses
+CONVERSATION_ATTRIBUTES_LIMIT = 16 * 1024  # bytes
+ATTRIBUTES_LIMIT = 4 * 1024  # bytes: participants, messages, users
+BODY_LIMIT = 32 * 1024  # bytes: a chat message body
+PARTICIPANTS_LIMIT = 1000
+NON_CHAT_PARTICIPANTS_LIMIT = 50
+
+
+class EngineError(Exception):
+    def __init__(self, status: int, code: int, message: str = "") -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def not_found() -> EngineError:
+    # The wire layer names the requested path in the message, as Twilio does.
+    return EngineError(404, 20404)
+
+
+def invalid(name: str, why: str = "is invalid") -> EngineError:
+    return EngineError(400, 20422, f"Invalid parameter: {name} {why}")
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def new_sid(prefix: str) -> str:
+    return prefix + os.urandom(16).hex()
+
+
+class Service:
+    def __init__(self, store: Store, *, clock: Callable[[], str] = now_iso,
+                 make_sid: Callable[[str], str] = new_sid) -> None:
+        self.store, self.clock, self.make_sid = store, clock, make_sid
+
+    # Conversations
+
+    def conversation(self, key: str) -> Row:
+        """A conversation by SID or by unique name: a unique name may not look like a SID."""
+        if CONVERSATION_SID.match(key):
+            row = self.store.conversation_by_sid(key)
+        else:
+            row = self.store.conversation_by_unique_name(key)
+        if row is None:
+            raise not_found()
+        return row
+
+    def create_conversation(self, **p: Any) -> Row:
+        now = self.clock()
+        state = p.get("state") or "active"
+        if state == "closed":
+            raise EngineError(400, 50384, "Initial state can't be 'closed'")
+        row = {
+            "sid": self.make_sid("CH"),
+            "attributes": "{}",
+            "state": state,
+            "date_created": _date(p.get("date_created"), "DateCreated") or now,
+            "date_updated": _date(p.get("date_updated"), "DateUpdated") or now,
+        }
+        row.update(self._conversation_fields(p, row["date_created"]))
+        with self.store.write():
+            self._check_unique_name(row.get("unique_name"))
+            self.store.insert("conversations", row)
+        return self.conversation(row["sid"])
+
+    def update_conversation(self, key: str, **p: Any) -> Row:
+        with self.store.write():
+            row = self.conversation(key)
+            if row["state"] == "closed":
+                raise EngineError(400, 50377, "Can't update conversation as it's in final closed state")
+            changes = self._conversation_fields(p, self.clock())
+            if "unique_name" in changes and changes["unique_name"] != row["unique_name"]:
+                self._check_unique_name(changes["unique_name"])
+            changes["date_updated"] = _date(p.get("date_updated"), "DateUpdated") or self.clock()
+            if p.get("date_created"):
+                changes["date_created"] = _date(p["date_created"], "DateCreated")
+            self.store.update("conversations", row["id"], changes)
+        return self.conversation(row["sid"])
+
+    def delete_conversation(self, key: str) -> None:
+        with self.store.write():
+            self.store.delete("conversations", self.conversation(key)["id"])
+
+    def _conversation_fields(self, p: dict[str, Any], start: str) -> Row:
+        fields: Row = {}
+        if p.get("friendly_name") is not None:
+            fields["friendly_name"] = _text(p["friendly_name"], 50003, "Friendly name")
+        if p.get("unique_name") is not None:
+            name = _text(p["unique_name"], 50004, "Unique name") or None
+            if name and CONVERSATION_SID.match(name):
+                raise EngineError(400, 50390, "Unique name should not match conversation sid pattern")
+            fields["unique_name"] = name
+        if p.get("attributes") is not None:
+            fields["attributes"] = _attributes(p["attributes"], CONVERSATION_ATTRIBUTES_LIMIT)
+        if p.get("state") is not None:
+            if p["state"] not in STATES:
+                raise EngineError(400, 50378, "'State' parameter value is invalid")
+            fields["state"] = p["state"]
+        if p.get("messaging_service_sid") is not None:
+            fields["messaging_service_sid"] = _sid(p["messaging_service_sid"], "MG",
+                                                   "MessagingServiceSid")
+        timers = {}
+        for name, code, minimum in (("inactive", 50375, 60), ("closed", 50376, 600)):
+            value = p.get(f"timers_{name}")
+            if value is not None:
+                seconds = _duration(value, code - 50375 + 50379)
+                if seconds < minimum:
+                    raise EngineError(400, code, f"Timers.{name.title()} is below its minimum")
+                timers[f"date_{name}"] = _shift(start, seconds)
+        if timers:
+            fields["timers"] = json.dumps(timers)
+        if p.get("bindings_email_address") is not None or p.get("bindings_email_name") is not None:
+            email = {"projected_address": p.get("bindings_email_address"),
+                     "name": p.get("bindings_email_name")}
+            fields["bindings"] = json.dumps({"email": email})
+        return fields
+
+    def _check_unique_name(self, name: str | None) -> None:
+        if name and self.store.conversation_by_unique_name(name):
+            raise EngineError(409, 50353, "Conversation with provided unique name already exists")
+
+    def conversations(self, after: int, limit: int, *, state: str | None = None,
+                      start_date: str | None = None, end_date: str | None = None) -> list[Row]:
+        if state is not None and state not in STATES:
+            raise invalid("State")
+        return self.store.conversations_page(
+            after, limit, state, _day(start_date, "StartDate", "00:00:00"),
+            _day(end_date, "EndDate", "23:59:59"),
+        )
+
+    # Participants
+
+    def participant(self, conversation: Row, key: str) -> Row:
+        column = "sid" if PARTICIPANT_SID.match(key) else "identity"
+        row = self.store.participant(conversation["id"], column, key)
+        if row is None:
+            raise not_found()
+        return row
+
+    def add_participant(self, conversation_key: str, **p: Any) -> Row:
+        now = self.clock()
+        row: Row = {
+            "sid": self.make_sid("MB"),
+            "attributes": _attributes(p.get("attributes"), ATTRIBUTES_LIMIT),
+            "role_sid": _sid(p.get("role_sid"), "RL", "RoleSid"),
+            "date_created": _date(p.get("date_created"), "DateCreated") or now,
+            "date_updated": _date(p.get("date_updated"), "DateUpdated") or now,
+        }
+        identity = p.get("identity")
+        address = p.get("messaging_binding_address")
+        projected = p.get("messaging_binding_projected_address")
+        if identity is not None and address is not None:
+            raise invalid("Identity", "and MessagingBinding.Address cannot both be set")
+        if identity is not None:
+            row["identity"] = _identity(identity)
+            if projected is not None:
+                row["projected_address"], row["binding_type"] = _address(
+                    projected, 50408, "projected address")
+        else:
+            if not address:
+                raise EngineError(400, 50411, "Participant address is empty")
+            proxy = p.get("messaging_binding_proxy_address")
+            if not proxy:
+                raise EngineError(400, 50412, "Participant proxy address is empty")
+            address, kind = _address(address, 50407, "address")
+            proxy, proxy_kind = _address(proxy, 50408, "proxy address")
+            if address == proxy:
+                raise EngineError(400, 50409, "Participant address equals proxy address")
+            if kind != proxy_kind:
+                raise EngineError(400, 50414, "Participant address type does not match proxy "
+                                  "address type")
+            row.update(address=address, proxy_address=proxy, binding_type=kind)
+        with self.store.write():
+            conversation = self.conversation(conversation_key)
+            cid = conversation["id"]
+            if identity is not None:
+                if self.store.participant(cid, "identity", row["identity"]):
+                    raise EngineError(409, 50433, "Participant already exists")
+                self._ensure_user(row["identity"], now)
+            elif self.store.participant_by_binding(cid, row["address"], row["proxy_address"]):
+                raise EngineError(409, 50416, "A binding for this participant and proxy address "
+                                  f"already exists in Conversation {conversation['sid']}")
+            self._check_participant_limits(cid, non_chat=identity is None)
+            self.store.insert("participants", {"conversation_id": cid, **row})
+        return self.participant(conversation, row["sid"])
+
+    def _check_participant_limits(self, conversation_id: int, *, non_chat: bool) -> None:
+        counts = self.store.one(
+            "SELECT COUNT(*) AS total, COUNT(address) AS non_chat FROM participants "
+            "WHERE conversation_id = ?", conversation_id,
+        )
+        assert counts is not None
+        if counts["total"] >= PARTICIPANTS_LIMIT:
+            raise EngineError(400, 50417, "Participants limit exceeded")
+        if non_chat and counts["non_chat"] >= NON_CHAT_PARTICIPANTS_LIMIT:
+            raise EngineError(400, 50418, "Non-Chat participants limit exceeded")
+
+    def _ensure_user(self, identity: str, now: str) -> None:
+        if self.store.user("identity", identity) is None:
+            self.store.insert("users", {"sid": self.make_sid("US"), "identity": identity,
+                                        "date_created": now, "date_updated": now})
+
+    def update_participant(self, conversation_key: str, key: str, **p: Any) -> Row:
+        with self.store.write():
+            conversation = self.conversation(conversation_key)
+            row = self.participant(conversation, key)
+            changes: Row = {"date_updated": _date(p.get("date_updated"), "DateUpdated")
+                            or self.clock()}
+            if p.get("attributes") is not None:
+                changes["attributes"] = _attributes(p["attributes"], ATTRIBUTES_LIMIT)
+            if p.get("role_sid") is not None:
+                changes["role_sid"] = _sid(p["role_sid"], "RL", "RoleSid")
+            if p.get("identity") is not None and row["identity"] is not None:
+                changes["identity"] = _identity(p["identity"])
+                if (changes["identity"] != row["identity"]
+                        and self.store.participant(conversation["id"], "identity", changes["identity"])):
+                    raise EngineError(409, 50433, "Participant already exists")
+                self._ensure_user(changes["identity"], self.clock())
+            for name, column, code in (("proxy_address", "proxy_address", 50408),
+                                       ("projected_address", "projected_address", 50408)):
+                value = p.get(f"messaging_binding_{name}")
+                if value is not None:
+                    changes[column] = None if value == "null" else _address(value, code, name)[0]
+            if p.get("last_read_message_index") is not None:
+                changes["last_read_message_index"] = _integer(p["last_read_message_index"],
+                                                              "LastReadMessageIndex")
+            if p.get("last_read_timestamp") is not None:
+                changes["last_read_timestamp"] = p["last_read_timestamp"]
+            self.store.update("participants", row["id"], changes)
+        return self.participant(conversation, row["sid"])
+
+    def remove_participant(self, conversation_key: str, key: str) -> None:
+        with self.store.write():
+            conversation = self.conversation(conversation_key)
+            self.store.delete("participants", self.participant(conversation, key)["id"])
+
+    def participants(self, conversation: Row, after: int, limit: int) -> list[Row]:
+        return self.store.participants_page(conversation["id"], after, limit)
+
+    def participant_conversations(self, *, identity: str | None, address: str | None,
+                                  after: str, limit: int) -> list[Row]:
+        if identity is not None and address is not None:
+            raise EngineError(400, 50451, "One user identifier parameter for lookup at a time is "
+                              "allowed. Please, use either Identity or Address.")
+        if identity is None and address is None:
+            raise EngineError(400, 50451, "Either Identity or Address is required")
+        column, value = ("identity", identity) if identity is not None else ("address", address)
+        assert value is not None
+        return self.store.participant_conversations_page(column, value, after, limit)
+
+    # Messages
+
+    def message(self, conversation: Row, sid: str) -> Row:
+        row = self.store.message(conversation["id"], sid) if MESSAGE_SID.match(sid) else None
+        if row is None:
+            raise not_found()
+        return row
+
+    def send_message(self, conversation_key: str, **p: Any) -> Row:
+        now = self.clock()
+        body = p.get("body")
+        media_sid = _sid(p.get("media_sid"), "ME", "MediaSid")
+        content_sid = _sid(p.get("content_sid"), "HX", "ContentSid")
+        if content_sid is not None:
+            body, media_sid = None, None  # the template stands for both (spec)
+        elif not body and media_sid is None:
+            raise EngineError(400, 50503, "Message body not provided")
+        if body is not None and len(body.encode()) > BODY_LIMIT:
+            raise EngineError(400, 50504, "Message body parameter is too long")
+        author = p.get("author") or "system"
+        row: Row = {
+            "sid": self.make_sid("IM"),
+            "author": _text(author, 50207, "Author"),
+            "body": body,
+            "attributes": _attributes(p.get("attributes"), ATTRIBUTES_LIMIT),
+            "media": json.dumps([{"sid": media_sid}]) if media_sid else None,
+            "content_sid": content_sid,
+            "date_created": _date(p.get("date_created"), "DateCreated") or now,
+            "date_updated": _date(p.get("date_updated"), "DateUpdated") or now,
+        }
+        with self.store.write():
+            conversation = self.conversation(conversation_key)
+            cid = conversation["id"]
+            row["participant_sid"] = self._author_participant(cid, author)
+            # The index comes from a counter on the conversation inside this transaction,
+            # so concurrent writers get 0, 1, 2 … with no gap and no duplicate.
+            row["idx"] = self.store.take_message_index(cid)
+            self.store.insert("messages", {"conversation_id": cid, **row})
+        return self.message(conversation, row["sid"])
+
+    def _author_participant(self, conversation_id: int, author: str) -> str | None:
+        found = self.store.one(
+            "SELECT sid FROM participants WHERE conversation_id = ? AND (identity = ? OR "
+            "address = ?) LIMIT 1", conversation_id, author, author,
+        )
+        return found["sid"] if found else None
+
+    def update_message(self, conversation_key: str, sid: str, **p: Any) -> Row:
+        with self.store.write():
+            conversation = self.conversation(conversation_key)
+            row = self.message(conversation, sid)
+            changes: Row = {"date_updated": _date(p.get("date_updated"), "DateUpdated")
+                            or self.clock()}
+            if p.get("body") is not None:
+                if len(p["body"].encode()) > BODY_LIMIT:
+                    raise EngineError(400, 50504, "Message body parameter is too long")
+                changes["body"] = p["body"]
+            if p.get("author") is not None:
+                changes["author"] = _text(p["author"], 50207, "Author")
+            if p.get("attributes") is not None:
+                changes["attributes"] = _attributes(p["attributes"], ATTRIBUTES_LIMIT)
+            if p.get("date_created") is not None:
+                changes["date_created"] = _date(p["date_created"], "DateCreated")
+            self.store.update("messages", row["id"], changes)
+        return self.message(conversation, sid)
+
+    def delete_message(self, conversation_key: str, sid: str) -> None:
+        with self.store.write():
+            conversation = self.conversation(conversation_key)
+            self.store.delete("messages", self.message(conversation, sid)["id"])
+
+    def messages(self, conversation: Row, order: str, after: int | None, limit: int) -> list[Row]:
+        return self.store.messages_page(conversation["id"], order, after, limit)
+
+    # Users
+
+    def user(self, key: str) -> Row:
+        row = self.store.user("sid" if USER_SID.match(key) else "identity", key)
+        if row is None:
+            raise not_found()
+        return row
+
+    def create_user(self, **p: Any) -> Row:
+        if not p.get("identity"):
+            raise EngineError(400, 50204, "Identity not provided")
+        now = self.clock()
+        row = {"sid": self.make_sid("US"), "identity": _identity(p["identity"]),
+               "friendly_name": _text(p.get("friendly_name"), 50003, "Friendly name"),
+               "attributes": _attributes(p.get("attributes"), ATTRIBUTES_LIMIT),
+               "role_sid": _sid(p.get("role_sid"), "RL", "RoleSid"),
+               "date_created": now, "date_updated": now}
+        with self.store.write():
+            if self.store.user("identity", row["identity"]):
+                raise EngineError(409, 50201, "User already exists")
+            self.store.insert("users", row)
+        return self.user(row["sid"])
+
+    def update_user(self, key: str, **p: Any) -> Row:
+        with self.store.write():
+            row = self.user(key)
+            changes: Row = {"date_updated": self.clock()}
+            if p.get("friendly_name") is not None:
+                changes["friendly_name"] = _text(p["friendly_name"], 50003, "Friendly name")
+            if p.get("attributes") is not None:
+                changes["attributes"] = _attributes(p["attributes"], ATTRIBUTES_LIMIT)
+            if p.get("role_sid") is not None:
+                changes["role_sid"] = _sid(p["role_sid"], "RL", "RoleSid")
+            self.store.update("users", row["id"], changes)
+        return self.user(row["sid"])
+
+    def delete_user(self, key: str) -> None:
+        with self.store.write():
+            self.store.delete("users", self.user(key)["id"])
+
+    def users(self, after: int, limit: int) -> list[Row]:
+        return self.store.users_page(after, limit)
+
+    def user_conversation(self, user_key: str, conversation_key: str) -> Row:
+        user = self.user(user_key)
+        row = self.store.user_conversation(user["identity"], self.conversation(conversation_key)["id"])
+        if row is None:
+            raise not_found()
+        return row
+
+
+# Validation of untrusted input: every value below arrives straight from a request.
+
+def _text(value: str | None, code: int, what: str) -> str | None:
+    if value is not None and len(value) > NAME_LIMIT:
+        raise EngineError(400, code, f"{what} is too long (maximum {NAME_LIMIT} characters)")
+    return value
+
+
+def _identity(value: str) -> str:
+    if not value:
+        raise EngineError(400, 50204, "Identity not provided")
+    return _text(value, 50207, "Identity") or value
+
+
+def _attributes(value: str | None, limit: int) -> str:
+    if value is None or value == "":
+        return "{}"
+    if len(value.encode()) > limit:
+        raise EngineError(400, 50303, f"Attributes are too long (maximum {limit} bytes)")
+    try:
+        json.loads(value)
+    except ValueError:
+        raise EngineError(400, 50304, "Attributes must be valid JSON") from None
+    return value
+
+
+def _address(value: str, code: int, what: str) -> tuple[str, str]:
+    """A messaging address and its channel: `+E.164` (sms), `whatsapp:+E.164`, `rcs:+E.164`."""
+    channel, _, number = value.rpartition(":")
+    kind = channel.lower() if channel else "sms"
+    if len(value) > NAME_LIMIT or kind not in ("sms", "whatsapp", "rcs") or not E164.match(number):
+        raise EngineError(400, code, f"Invalid messaging binding {what}: {value!r} "
+                          "(SMS numbers must be E.164, e.g. +15551234567; WhatsApp: whatsapp:+…)")
+    return (f"{kind}:{number}" if channel else number), kind
+
+
+def _sid(value: str | None, prefix: str, name: str) -> str | None:
+    if value is not None and not SID_PATTERNS[prefix].match(value):
+        raise invalid(name, f"must match ^{prefix}[0-9a-fA-F]{{32}}$")
+    return value
+
+
+def _integer(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise invalid(name, "must be an integer") from None
+
+
+def _date(value: str | None, name: str) -> str | None:
+    """Normalise an ISO 8601 time to Twilio's `YYYY-MM-DDTHH:MM:SSZ`, in UTC."""
+    if value is None:
+        return None
+    from datetime import datetime, timezone
+
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(name, "must be an ISO 8601 date-time") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _day(value: str | None, name: str, clock_time: str) -> str | None:
+    if value is None or "T" in value:
+        return _date(value, name)
+    return _date(f"{value}T{clock_time}Z", name)
+
+
+def _duration(value: str, code: int) -> int:
+    match = DURATION.match(value)
+    if not match or value in ("P", "PT") or value.endswith("T"):
+        raise EngineError(400, code, f"Timer format is invalid: {value!r} (ISO 8601 duration)")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def _shift(start: str, seconds: int) -> str:
+    import calendar
+
+    moment = calendar.timegm(time.strptime(start, "%Y-%m-%dT%H:%M:%SZ")) + seconds
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))

@@ -1,0 +1,262 @@
+"""All of the engine's SQL: the schema, its migrations, and the queries.
+
+SQLite in WAL mode with a busy timeout, so several convo processes and a `convo serve`
+can share one file. Rows come back as dicts; the store knows nothing of HTTP or of
+Twilio's rules (those live in `service`). Lists are keyset-paged: every list query takes
+the last key of the previous page, so a deep page costs what the first one does.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+Row = dict[str, Any]
+
+# Each entry migrates the schema from version i to i + 1; a database is brought forward
+# on open, so an older file keeps working after an upgrade.
+MIGRATIONS = [
+    """
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        unique_name TEXT UNIQUE,
+        friendly_name TEXT,
+        attributes TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL DEFAULT 'active',
+        messaging_service_sid TEXT,
+        timers TEXT NOT NULL DEFAULT '{}',
+        bindings TEXT NOT NULL DEFAULT '{}',
+        created_by TEXT,
+        next_index INTEGER NOT NULL DEFAULT 0,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL
+    );
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        identity TEXT NOT NULL UNIQUE,
+        friendly_name TEXT,
+        attributes TEXT NOT NULL DEFAULT '{}',
+        role_sid TEXT,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL
+    );
+    CREATE TABLE participants (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        identity TEXT,
+        address TEXT,
+        proxy_address TEXT,
+        projected_address TEXT,
+        binding_type TEXT,
+        attributes TEXT NOT NULL DEFAULT '{}',
+        role_sid TEXT,
+        last_read_message_index INTEGER,
+        last_read_timestamp TEXT,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL,
+        UNIQUE (conversation_id, identity),
+        UNIQUE (conversation_id, address, proxy_address)
+    );
+    CREATE INDEX participants_by_identity ON participants(identity);
+    CREATE INDEX participants_by_address ON participants(address);
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        author TEXT,
+        body TEXT,
+        attributes TEXT NOT NULL DEFAULT '{}',
+        participant_sid TEXT,
+        media TEXT,
+        content_sid TEXT,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL,
+        UNIQUE (conversation_id, idx)
+    );
+    """,
+]
+
+_PARTICIPANT_CONVERSATION = """
+    SELECT p.sid AS participant_sid, p.identity, p.address, p.proxy_address,
+           p.projected_address, p.binding_type, p.last_read_message_index, u.sid AS user_sid,
+           c.sid AS conversation_sid, c.unique_name, c.friendly_name, c.attributes, c.state,
+           c.timers, c.created_by, c.date_created, c.date_updated
+    FROM participants p
+    JOIN conversations c ON c.id = p.conversation_id
+    LEFT JOIN users u ON u.identity = p.identity
+"""
+
+
+class Store:
+    def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+        # Autocommit mode: transactions are explicit (`write()`), so a reader never holds
+        # a lock longer than one statement.
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = _dict_row
+        self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode survives a killed process (only a power cut can lose the last
+        # commits), at a fraction of FULL's cost per message.
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()["user_version"]
+        if version >= len(MIGRATIONS):
+            return
+        with self.write():
+            version = self.db.execute("PRAGMA user_version").fetchone()["user_version"]
+            for step in range(version, len(MIGRATIONS)):
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One write transaction; IMMEDIATE takes the write lock up front, so two writers
+        queue on the busy timeout instead of failing on a lock upgrade."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def one(self, sql: str, *args: Any) -> Row | None:
+        return self.db.execute(sql, args).fetchone()
+
+    def all(self, sql: str, *args: Any) -> list[Row]:
+        return self.db.execute(sql, args).fetchall()
+
+    def insert(self, table: str, row: Row) -> None:
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
+
+    def update(self, table: str, row_id: int, changes: Row) -> None:
+        if changes:
+            sets = ", ".join(f"{name} = ?" for name in changes)
+            self.db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*changes.values(), row_id))
+
+    def delete(self, table: str, row_id: int) -> None:
+        self.db.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+
+    # Conversations
+
+    def conversation_by_sid(self, sid: str) -> Row | None:
+        return self.one("SELECT * FROM conversations WHERE sid = ?", sid)
+
+    def conversation_by_unique_name(self, name: str) -> Row | None:
+        return self.one("SELECT * FROM conversations WHERE unique_name = ?", name)
+
+    def conversations_page(self, after_id: int, limit: int, state: str | None,
+                           start: str | None, end: str | None) -> list[Row]:
+        sql = "SELECT * FROM conversations WHERE id > ?"
+        args: list[Any] = [after_id]
+        for clause, value in (("state = ?", state), ("date_created >= ?", start),
+                              ("date_created <= ?", end)):
+            if value is not None:
+                sql += f" AND {clause}"
+                args.append(value)
+        return self.all(sql + " ORDER BY id LIMIT ?", *args, limit)
+
+    def take_message_index(self, conversation_id: int) -> int:
+        row = self.one(
+            "UPDATE conversations SET next_index = next_index + 1 WHERE id = ? "
+            "RETURNING next_index - 1 AS idx",
+            conversation_id,
+        )
+        assert row is not None
+        return row["idx"]
+
+    # Participants
+
+    def participant(self, conversation_id: int, column: str, value: str) -> Row | None:
+        assert column in ("sid", "identity")
+        return self.one(
+            f"SELECT * FROM participants WHERE conversation_id = ? AND {column} = ?",
+            conversation_id, value,
+        )
+
+    def participant_by_binding(self, conversation_id: int, address: str, proxy: str) -> Row | None:
+        return self.one(
+            "SELECT * FROM participants WHERE conversation_id = ? AND address = ? "
+            "AND proxy_address = ?",
+            conversation_id, address, proxy,
+        )
+
+    def participants_page(self, conversation_id: int, after_id: int, limit: int) -> list[Row]:
+        return self.all(
+            "SELECT * FROM participants WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?",
+            conversation_id, after_id, limit,
+        )
+
+    def participant_conversations_page(self, column: str, value: str, after_sid: str,
+                                       limit: int) -> list[Row]:
+        assert column in ("identity", "address")
+        return self.all(
+            _PARTICIPANT_CONVERSATION
+            + f" WHERE p.{column} = ? AND c.sid > ? ORDER BY c.sid LIMIT ?",
+            value, after_sid, limit,
+        )
+
+    def user_conversations_page(self, identity: str, after_sid: str, limit: int) -> list[Row]:
+        return self.participant_conversations_page("identity", identity, after_sid, limit)
+
+    def user_conversation(self, identity: str, conversation_id: int) -> Row | None:
+        return self.one(
+            _PARTICIPANT_CONVERSATION + " WHERE p.identity = ? AND c.id = ?",
+            identity, conversation_id,
+        )
+
+    # Messages
+
+    def message(self, conversation_id: int, sid: str) -> Row | None:
+        return self.one(
+            "SELECT * FROM messages WHERE conversation_id = ? AND sid = ?", conversation_id, sid
+        )
+
+    def messages_page(self, conversation_id: int, order: str, after: int | None,
+                      limit: int) -> list[Row]:
+        if order == "desc":
+            cmp, direction = "<", "DESC"
+        else:
+            cmp, direction = ">", "ASC"
+        if after is None:
+            return self.all(
+                f"SELECT * FROM messages WHERE conversation_id = ? ORDER BY idx {direction} LIMIT ?",
+                conversation_id, limit,
+            )
+        return self.all(
+            f"SELECT * FROM messages WHERE conversation_id = ? AND idx {cmp} ? "
+            f"ORDER BY idx {direction} LIMIT ?",
+            conversation_id, after, limit,
+        )
+
+    # Users
+
+    def user(self, column: str, value: str) -> Row | None:
+        assert column in ("sid", "identity")
+        return self.one(f"SELECT * FROM users WHERE {column} = ?", value)
+
+    def users_page(self, after_id: int, limit: int) -> list[Row]:
+        return self.all("SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?", after_id, limit)
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    return {column[0]: value for column, value in zip(cursor.description, row)}

@@ -1,0 +1,358 @@
+"""Twilio's wire format in and out: routing, form parameters, paging, error JSON.
+
+`Engine.handle` takes a request as plain values (method, path, query string, body,
+headers) and returns (status, headers, body), so the in-process transport and the HTTP
+server share it. Everything that arrives here is untrusted: parameter names are checked
+against the spec's list for the operation, values are validated by the service.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode
+
+from convo_cli.engine.service import EngineError, Service, not_found
+from convo_cli.engine.store import Row, Store
+from convo_cli.engine.views import Resource, Views
+
+DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
+JSON_HEADERS = [("Content-Type", "application/json; charset=utf-8")]
+PAGING = {"PageSize", "Page", "PageToken"}
+_DATES = {"DateCreated", "DateUpdated"}
+_CONVERSATION_FIELDS = {
+    "FriendlyName", "UniqueName", "MessagingServiceSid", "Attributes", "State",
+    "Timers.Inactive", "Timers.Closed", "Bindings.Email.Address", "Bindings.Email.Name", *_DATES,
+}
+# The parameters the spec defines for each operation; anything else is answered 20001.
+# `MessagingBinding.ProxyAddressFallback` is absent from the spec's schema but sent by its
+# own request examples, so it is accepted (and ignored).
+PARAMETERS: dict[tuple[str, str], set[str]] = {
+    ("conversations", "GET"): {"StartDate", "EndDate", "State", *PAGING},
+    ("conversations", "POST"): _CONVERSATION_FIELDS,
+    ("conversation", "GET"): set(),
+    ("conversation", "POST"): _CONVERSATION_FIELDS,
+    ("conversation", "DELETE"): set(),
+    ("participants", "GET"): PAGING,
+    ("participants", "POST"): {
+        "Identity", "MessagingBinding.Address", "MessagingBinding.ProxyAddress",
+        "MessagingBinding.ProjectedAddress", "MessagingBinding.ProxyAddressFallback",
+        "Attributes", "RoleSid", *_DATES,
+    },
+    ("participant", "GET"): set(),
+    ("participant", "POST"): {
+        "Attributes", "RoleSid", "MessagingBinding.ProxyAddress",
+        "MessagingBinding.ProjectedAddress", "Identity", "LastReadMessageIndex",
+        "LastReadTimestamp", *_DATES,
+    },
+    ("participant", "DELETE"): set(),
+    ("messages", "GET"): {"Order", *PAGING},
+    ("messages", "POST"): {"Author", "Body", "Attributes", "MediaSid", "ContentSid",
+                           "ContentVariables", "Subject", *_DATES},
+    ("message", "GET"): set(),
+    ("message", "POST"): {"Author", "Body", "Attributes", "Subject", *_DATES},
+    ("message", "DELETE"): set(),
+    ("participant_conversations", "GET"): {"Identity", "Address", *PAGING},
+    ("users", "GET"): PAGING,
+    ("users", "POST"): {"Identity", "FriendlyName", "Attributes", "RoleSid"},
+    ("user", "GET"): set(),
+    ("user", "POST"): {"FriendlyName", "Attributes", "RoleSid"},
+    ("user", "DELETE"): set(),
+    ("user_conversations", "GET"): PAGING,
+    ("user_conversation", "GET"): set(),
+}
+ROUTES = {
+    ("Conversations",): "conversations",
+    ("Conversations", "*"): "conversation",
+    ("Conversations", "*", "Participants"): "participants",
+    ("Conversations", "*", "Participants", "*"): "participant",
+    ("Conversations", "*", "Messages"): "messages",
+    ("Conversations", "*", "Messages", "*"): "message",
+    ("ParticipantConversations",): "participant_conversations",
+    ("Users",): "users",
+    ("Users", "*"): "user",
+    ("Users", "*", "Conversations"): "user_conversations",
+    ("Users", "*", "Conversations", "*"): "user_conversation",
+}
+_SNAKE = re.compile(r"(?<!^)(?<!\.)(?=[A-Z])")
+
+log = logging.getLogger("convo.engine")
+
+
+def snake(name: str) -> str:
+    """`MessagingBinding.ProxyAddress` -> `messaging_binding_proxy_address`."""
+    return _SNAKE.sub("_", name).replace(".", "_").lower()
+
+
+class Engine:
+    def __init__(self, db_path: str, *, base_url: str,
+                 account_sid: str = DEFAULT_ACCOUNT_SID, **service_options: Any) -> None:
+        self.store = Store(db_path)
+        self.service = Service(self.store, **service_options)
+        self.views = Views(base_url, account_sid)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def handle(self, method: str, path: str, query: str, body: bytes,
+               headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        try:
+            status, payload = self._dispatch(method.upper(), path, query, body)
+        except EngineError as error:
+            status, payload = error.status, self._error_body(error, path)
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                log.exception("engine failure on %s %s", method, path)
+                error_ = EngineError(500, 20500, "Internal Server Error")
+                return 500, JSON_HEADERS, _dump(self._error_body(error_, path))
+            # Another writer held the database past the busy timeout: safe to retry.
+            error_ = EngineError(503, 20503, "Service Unavailable: the database is busy")
+            return 503, [*JSON_HEADERS, ("Retry-After", "1")], _dump(self._error_body(error_, path))
+        except Exception:  # noqa: BLE001 - the wire answers, whatever happened below
+            log.exception("engine failure on %s %s", method, path)
+            error_ = EngineError(500, 20500, "Internal Server Error")
+            return 500, JSON_HEADERS, _dump(self._error_body(error_, path))
+        if payload is None:
+            return status, [], b""
+        return status, JSON_HEADERS, _dump(payload)
+
+    def _error_body(self, error: EngineError, path: str) -> Resource:
+        message = error.message
+        if error.code == 20404 and not message:
+            resource = path[3:] if path.startswith("/v1/") else path
+            message = f"The requested resource {resource} was not found"
+        return {"code": error.code, "message": message,
+                "more_info": f"https://www.twilio.com/docs/errors/{error.code}",
+                "status": error.status}
+
+    def _dispatch(self, method: str, path: str, query: str,
+                  body: bytes) -> tuple[int, Resource | None]:
+        if not path.startswith("/v1/"):
+            raise not_found()
+        segments = [unquote(s, errors="strict") for s in path[4:].rstrip("/").split("/")]
+        shape = tuple(s if i % 2 == 0 else "*" for i, s in enumerate(segments))
+        route = ROUTES.get(shape)
+        if route is None or any(not s for s in segments):
+            raise not_found()
+        allowed = PARAMETERS.get((route, method))
+        if allowed is None:
+            raise EngineError(405, 20004, f"Method {method} not allowed on {path[3:]}")
+        params = _parameters(query, body if method == "POST" else b"", allowed)
+        handler: Callable[..., tuple[int, Resource | None]] = getattr(self, f"_{route}")
+        return handler(method, segments[1::2], params)
+
+    # Routes: each gets the path's variable segments and the checked parameters.
+
+    def _conversations(self, method: str, _: list[str], p: dict[str, str]):
+        if method == "POST":
+            return 201, self.views.conversation(self.service.create_conversation(**_kw(p)))
+        filters = [(k, p[k]) for k in ("StartDate", "EndDate", "State") if k in p]
+        return self._page(
+            p, ("Conversations",), "conversations", "conversations", "", 100, filters,
+            lambda after, n: self.service.conversations(
+                _int_key(after, 0), n, state=p.get("State"), start_date=p.get("StartDate"),
+                end_date=p.get("EndDate")),
+            self.views.conversation, lambda row: row["id"],
+        )
+
+    def _conversation(self, method: str, ids: list[str], p: dict[str, str]):
+        if method == "DELETE":
+            self.service.delete_conversation(ids[0])
+            return 204, None
+        if method == "POST":
+            return 200, self.views.conversation(self.service.update_conversation(ids[0], **_kw(p)))
+        return 200, self.views.conversation(self.service.conversation(ids[0]))
+
+    def _participants(self, method: str, ids: list[str], p: dict[str, str]):
+        if method == "POST":
+            row = self.service.add_participant(ids[0], **_kw(p))
+            return 201, self.views.participant(row, self.service.conversation(ids[0])["sid"])
+        conversation = self.service.conversation(ids[0])
+        sid = conversation["sid"]
+        return self._page(
+            p, ("Conversations", sid, "Participants"), "participants", "participants", sid, 100,
+            [], lambda after, n: self.service.participants(conversation, _int_key(after, 0), n),
+            lambda row: self.views.participant(row, sid), lambda row: row["id"],
+        )
+
+    def _participant(self, method: str, ids: list[str], p: dict[str, str]):
+        if method == "DELETE":
+            self.service.remove_participant(ids[0], ids[1])
+            return 204, None
+        if method == "POST":
+            row = self.service.update_participant(ids[0], ids[1], **_kw(p))
+        else:
+            row = self.service.participant(self.service.conversation(ids[0]), ids[1])
+        return 200, self.views.participant(row, self.service.conversation(ids[0])["sid"])
+
+    def _messages(self, method: str, ids: list[str], p: dict[str, str]):
+        if method == "POST":
+            row = self.service.send_message(ids[0], **_kw(p))
+            return 201, self.views.message(row, self.service.conversation(ids[0])["sid"])
+        order = p.get("Order", "asc")
+        if order not in ("asc", "desc"):
+            raise EngineError(400, 20422, "Invalid parameter: Order must be asc or desc")
+        conversation = self.service.conversation(ids[0])
+        sid = conversation["sid"]
+        filters = [("Order", p["Order"])] if "Order" in p else []
+        return self._page(
+            p, ("Conversations", sid, "Messages"), "messages", "messages", sid, 100, filters,
+            lambda after, n: self.service.messages(
+                conversation, order, None if after is None else _int_key(after, 0), n),
+            lambda row: self.views.message(row, sid), lambda row: row["idx"], order=order,
+        )
+
+    def _message(self, method: str, ids: list[str], p: dict[str, str]):
+        if method == "DELETE":
+            self.service.delete_message(ids[0], ids[1])
+            return 204, None
+        if method == "POST":
+            row = self.service.update_message(ids[0], ids[1], **_kw(p))
+        else:
+            row = self.service.message(self.service.conversation(ids[0]), ids[1])
+        return 200, self.views.message(row, self.service.conversation(ids[0])["sid"])
+
+    def _participant_conversations(self, method: str, _: list[str], p: dict[str, str]):
+        identity, address = p.get("Identity"), p.get("Address")
+        owner = f"identity:{identity}" if address is None else f"address:{address}"
+        filters = [(k, p[k]) for k in ("Identity", "Address") if k in p]
+        return self._page(
+            p, ("ParticipantConversations",), "conversations", "participant_conversations", owner,
+            50, filters,
+            lambda after, n: self.service.participant_conversations(
+                identity=identity, address=address, after=after or "", limit=n),
+            self.views.participant_conversation, lambda row: row["conversation_sid"],
+        )
+
+    def _users(self, method: str, _: list[str], p: dict[str, str]):
+        if method == "POST":
+            return 201, self.views.user(self.service.create_user(**_kw(p)))
+        return self._page(
+            p, ("Users",), "users", "users", "", 50, [],
+            lambda after, n: self.service.users(_int_key(after, 0), n),
+            lambda row: self.views.user(row, fetched=False), lambda row: row["id"],
+        )
+
+    def _user(self, method: str, ids: list[str], p: dict[str, str]):
+        if method == "DELETE":
+            self.service.delete_user(ids[0])
+            return 204, None
+        if method == "POST":
+            return 200, self.views.user(self.service.update_user(ids[0], **_kw(p)))
+        return 200, self.views.user(self.service.user(ids[0]))
+
+    def _user_conversations(self, method: str, ids: list[str], p: dict[str, str]):
+        user = self.service.user(ids[0])
+        return self._page(
+            p, ("Users", user["sid"], "Conversations"), "conversations", "user_conversations",
+            user["sid"], 50, [],
+            lambda after, n: self.service.store.user_conversations_page(
+                user["identity"], after or "", n),
+            self.views.user_conversation, lambda row: row["conversation_sid"],
+        )
+
+    def _user_conversation(self, method: str, ids: list[str], p: dict[str, str]):
+        return 200, self.views.user_conversation(self.service.user_conversation(ids[0], ids[1]))
+
+    def _page(self, p: dict[str, str], segments: tuple[str, ...], key: str, kind: str, owner: str,
+              max_size: int, filters: list[tuple[str, str]],
+              fetch: Callable[[str | None, int], list[Row]], view: Callable[[Row], Resource],
+              key_of: Callable[[Row], Any], *, order: str = "asc") -> tuple[int, Resource]:
+        """One page of a list, keyset-paged: the token carries the last key seen."""
+        size = min(_positive(p.get("PageSize", "50"), "PageSize", 1), max_size)
+        page = _positive(p.get("Page", "0"), "Page", 0)
+        after = decode_token(p["PageToken"], kind, owner, order) if "PageToken" in p else None
+        rows = fetch(after, size + 1)
+        more = len(rows) > size
+        rows = rows[:size]
+        base = self.views.url(*segments)
+
+        def page_url(number: int, token: str | None) -> str:
+            pairs = [*filters, ("PageSize", str(size)), ("Page", str(number))]
+            if token is not None:
+                pairs.append(("PageToken", token))
+            return f"{base}?{urlencode(pairs)}"
+
+        next_url = None
+        if more:
+            next_url = page_url(page + 1, encode_token(kind, owner, order, key_of(rows[-1])))
+        return 200, {
+            key: [view(row) for row in rows],
+            "meta": {
+                "page": page,
+                "page_size": size,
+                "first_page_url": page_url(0, None),
+                "previous_page_url": None,
+                "url": page_url(page, p.get("PageToken")),
+                "next_page_url": next_url,
+                "key": key,
+            },
+        }
+
+
+def encode_token(kind: str, owner: str, order: str, key: Any) -> str:
+    raw = f"{kind}|{owner}|{order}|{key}".encode()
+    return "PT" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str, kind: str, owner: str, order: str) -> str:
+    """The last key of the previous page; a token from another list is refused (21481)."""
+    try:
+        if not token.startswith("PT"):
+            raise ValueError
+        data = token[2:]
+        raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)).decode()
+        token_kind, rest = raw.split("|", 1)
+        token_owner, token_order, key = rest.rsplit("|", 2)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise EngineError(400, 21481, "Invalid PageToken") from None
+    if (token_kind, token_owner, token_order) != (kind, owner, order):
+        raise EngineError(400, 21481, "Invalid PageToken")
+    return key
+
+
+def _int_key(key: str | None, default: int) -> int:
+    if key is None:
+        return default
+    try:
+        return int(key)
+    except ValueError:
+        raise EngineError(400, 21481, "Invalid PageToken") from None
+
+
+def _positive(value: str, name: str, minimum: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise EngineError(400, 20422, f"Invalid parameter: {name} must be an integer >= {minimum}")
+    return number
+
+
+def _parameters(query: str, body: bytes, allowed: set[str]) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
+        if body:
+            pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise EngineError(400, 20422, "Malformed request: parameters are not valid "
+                          "application/x-www-form-urlencoded UTF-8") from None
+    unknown = sorted({name for name, _ in pairs} - allowed)
+    if unknown:
+        raise EngineError(400, 20001, f"Unknown parameters: {', '.join(unknown)}")
+    return dict(pairs)
+
+
+def _kw(params: dict[str, str]) -> dict[str, str]:
+    return {snake(name): value for name, value in params.items()}
+
+
+def _dump(payload: Resource) -> bytes:
+    return json.dumps(payload, separators=(", ", ": ")).encode()
