@@ -1,0 +1,162 @@
+"""The thin Conversations client: one method per REST operation convo uses, over a Transport.
+
+Usable as a library (no Typer, no Rich). Identifiers go into paths percent-encoded here,
+because unique names and identities may hold `/`, `?`, `#` or spaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from convo_cli.api.errors import ApiError
+from convo_cli.api.models import (Conversation, Message, Participant, ParticipantConversation,
+                                  User)
+from convo_cli.api.paging import Page, iterate_items, iterate_pages
+from convo_cli.api.transport import Pairs, Request, Transport
+
+# So that an account's webhooks and bots see what a person does through convo, as with the SDK.
+WRITE_HEADERS: Pairs = (("X-Twilio-Webhook-Enabled", "true"),)
+READ_HEADERS: Pairs = (("Accept", "application/json"),)
+
+
+def form(**fields: str | None) -> Pairs:
+    """PascalCase form pairs from keyword arguments, dropping unset ones (as twilio-python does).
+    Dotted names are passed as `MessagingBinding_Address` and restored here."""
+    return tuple((name.replace("_", "."), value) for name, value in fields.items()
+                 if value is not None)
+
+
+class Client:
+    def __init__(self, transport: Transport, *, service_sid: str | None = None) -> None:
+        self.transport = transport
+        # A Twilio profile may name a Conversation Service: its paths are /v1/Services/{IS}/…
+        self._root = f"/v1/Services/{quote(service_sid, safe='')}" if service_sid else "/v1"
+
+    @property
+    def seeks_message_index(self) -> bool:
+        """Whether the far end is a convo engine, whose message PageTokens can be built to
+        start at any index (Twilio's are opaque, and there one must page)."""
+        return (self.transport.base_url.startswith("convo://")
+                or bool(getattr(self.transport, "convo_engine", False)))
+
+    def close(self) -> None:
+        self.transport.close()
+
+    # Plumbing
+
+    def path(self, *segments: str) -> str:
+        return self._root + "".join("/" + quote(s, safe="") for s in segments)
+
+    def call(self, method: str, path: str, *, params: Pairs = (), body: Pairs = ()) -> Any:
+        headers = WRITE_HEADERS if method != "GET" else READ_HEADERS
+        response = self.transport.send(Request(method, path, params, body, headers))
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if response.status >= 400:
+            raise ApiError.from_response(response.status, payload, method=method, path=path)
+        return payload
+
+    def _get(self, request: Request) -> Any:
+        return self.call("GET", request.path, params=request.params)
+
+    def pages(self, path: str, params: Pairs, make: Any) -> Iterator[Page[Any]]:
+        return iterate_pages(self._get, Request("GET", path, params, (), READ_HEADERS),
+                             self.transport.base_url, make)
+
+    # Conversations
+
+    def create_conversation(self, *, friendly_name: str | None = None,
+                            unique_name: str | None = None,
+                            attributes: str | None = None) -> Conversation:
+        fields = form(FriendlyName=friendly_name, UniqueName=unique_name, Attributes=attributes)
+        return Conversation.from_json(self.call("POST", self.path("Conversations"), body=fields))
+
+    def fetch_conversation(self, sid_or_unique_name: str) -> Conversation:
+        return Conversation.from_json(
+            self.call("GET", self.path("Conversations", sid_or_unique_name)))
+
+    def delete_conversation(self, sid_or_unique_name: str) -> None:
+        self.call("DELETE", self.path("Conversations", sid_or_unique_name))
+
+    def list_conversations(self, *, page_size: int | None = None) -> Iterator[Conversation]:
+        params = form(PageSize=_opt(page_size))
+        return iterate_items(self.pages(self.path("Conversations"), params,
+                                        Conversation.from_json))
+
+    # Participants
+
+    def add_participant(self, conversation_sid: str, *, identity: str | None = None,
+                        address: str | None = None, proxy_address: str | None = None,
+                        attributes: str | None = None) -> Participant:
+        fields = form(Identity=identity, MessagingBinding_Address=address,
+                      MessagingBinding_ProxyAddress=proxy_address, Attributes=attributes)
+        path = self.path("Conversations", conversation_sid, "Participants")
+        return Participant.from_json(self.call("POST", path, body=fields))
+
+    def fetch_participant(self, conversation_sid: str, sid_or_identity: str) -> Participant:
+        path = self.path("Conversations", conversation_sid, "Participants", sid_or_identity)
+        return Participant.from_json(self.call("GET", path))
+
+    def remove_participant(self, conversation_sid: str, participant_sid: str) -> None:
+        self.call("DELETE",
+                  self.path("Conversations", conversation_sid, "Participants", participant_sid))
+
+    def list_participants(self, conversation_sid: str, *,
+                          page_size: int | None = 100) -> Iterator[Participant]:
+        path = self.path("Conversations", conversation_sid, "Participants")
+        return iterate_items(self.pages(path, form(PageSize=_opt(page_size)),
+                                        Participant.from_json))
+
+    # Messages
+
+    def send_message(self, conversation_sid: str, *, body: str, author: str | None = None,
+                     attributes: str | None = None) -> Message:
+        fields = form(Author=author, Body=body, Attributes=attributes)
+        path = self.path("Conversations", conversation_sid, "Messages")
+        return Message.from_json(self.call("POST", path, body=fields))
+
+    def fetch_message(self, conversation_sid: str, message_sid: str) -> Message:
+        path = self.path("Conversations", conversation_sid, "Messages", message_sid)
+        return Message.from_json(self.call("GET", path))
+
+    def message_pages(self, conversation_sid: str, *, order: str = "asc",
+                      page_size: int | None = None,
+                      page_token: str | None = None) -> Iterator[Page[Message]]:
+        params = form(Order=order, PageSize=_opt(page_size), PageToken=page_token)
+        path = self.path("Conversations", conversation_sid, "Messages")
+        return self.pages(path, params, Message.from_json)
+
+    def list_messages(self, conversation_sid: str, *, order: str = "asc",
+                      page_size: int | None = None,
+                      page_token: str | None = None) -> Iterator[Message]:
+        return iterate_items(self.message_pages(conversation_sid, order=order,
+                                                page_size=page_size, page_token=page_token))
+
+    # Participant conversations and users
+
+    def participant_conversation_pages(
+        self, *, identity: str | None = None, address: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Page[ParticipantConversation]]:
+        params = form(Identity=identity, Address=address, PageSize=_opt(page_size))
+        return self.pages(self.path("ParticipantConversations"), params,
+                          ParticipantConversation.from_json)
+
+    def list_participant_conversations(
+        self, *, identity: str | None = None, address: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[ParticipantConversation]:
+        return iterate_items(self.participant_conversation_pages(
+            identity=identity, address=address, page_size=page_size))
+
+    def fetch_user(self, sid_or_identity: str) -> User:
+        return User.from_json(self.call("GET", self.path("Users", sid_or_identity)))
+
+
+def _opt(number: int | None) -> str | None:
+    return None if number is None else str(number)
+

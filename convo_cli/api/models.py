@@ -1,0 +1,102 @@
+"""Typed records over the REST resources. Each keeps the raw JSON dict for `--json`, so the
+command line prints the resource exactly as the service returned it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Raw = dict[str, Any]
+
+
+def _str(raw: Raw, name: str) -> str | None:
+    value = raw.get(name)
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    sid: str
+    unique_name: str | None
+    friendly_name: str | None
+    state: str | None
+    attributes: str | None
+    date_created: str | None
+    raw: Raw = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: Raw) -> Conversation:
+        return cls(str(raw["sid"]), _str(raw, "unique_name"), _str(raw, "friendly_name"),
+                   _str(raw, "state"), _str(raw, "attributes"), _str(raw, "date_created"), raw)
+
+
+@dataclass(frozen=True)
+class Participant:
+    sid: str
+    conversation_sid: str | None
+    identity: str | None
+    address: str | None  # non-chat participants: the person's number
+    proxy_address: str | None  # the service's number they talk to
+    attributes: str | None
+    date_created: str | None
+    raw: Raw = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: Raw) -> Participant:
+        binding = raw.get("messaging_binding") or {}
+        return cls(str(raw["sid"]), _str(raw, "conversation_sid"), _str(raw, "identity"),
+                   _str(binding, "address"), _str(binding, "proxy_address"),
+                   _str(raw, "attributes"), _str(raw, "date_created"), raw)
+
+
+@dataclass(frozen=True)
+class Message:
+    sid: str
+    conversation_sid: str | None
+    index: int
+    author: str | None
+    body: str | None
+    has_media: bool
+    attributes: str | None
+    date_created: str | None
+    raw: Raw = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: Raw) -> Message:
+        return cls(str(raw["sid"]), _str(raw, "conversation_sid"), int(raw["index"]),
+                   _str(raw, "author"), _str(raw, "body"), bool(raw.get("media")),
+                   _str(raw, "attributes"), _str(raw, "date_created"), raw)
+
+
+@dataclass(frozen=True)
+class ParticipantConversation:
+    conversation_sid: str
+    conversation_unique_name: str | None
+    conversation_friendly_name: str | None
+    conversation_state: str | None
+    conversation_date_created: str | None
+    participant_sid: str | None
+    participant_identity: str | None
+    raw: Raw = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: Raw) -> ParticipantConversation:
+        return cls(str(raw["conversation_sid"]), _str(raw, "conversation_unique_name"),
+                   _str(raw, "conversation_friendly_name"), _str(raw, "conversation_state"),
+                   _str(raw, "conversation_date_created"), _str(raw, "participant_sid"),
+                   _str(raw, "participant_identity"), raw)
+
+
+@dataclass(frozen=True)
+class User:
+    sid: str
+    identity: str
+    friendly_name: str | None
+    attributes: str | None
+    date_created: str | None
+    raw: Raw = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: Raw) -> User:
+        return cls(str(raw["sid"]), str(raw["identity"]), _str(raw, "friendly_name"),
+                   _str(raw, "attributes"), _str(raw, "date_created"), raw)

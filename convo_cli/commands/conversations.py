@@ -1,0 +1,86 @@
+"""`convo create` and `convo list`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from convo_cli.commands.checks import check_attributes
+from convo_cli.factory import Factory
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
+LIST_PAGE_SIZE = 50  # the most ParticipantConversations returns in one page
+
+
+@dataclass(frozen=True)
+class CreateOptions:
+    friendly_name: str | None = None
+    unique_name: str | None = None
+    attributes: str | None = None
+    as_json: bool = False
+
+
+def run_create(opts: CreateOptions, deps: Factory) -> None:
+    attributes = check_attributes(opts.attributes)
+    conversation = deps.client().create_conversation(
+        friendly_name=opts.friendly_name, unique_name=opts.unique_name, attributes=attributes)
+    deps.output(as_json=opts.as_json).conversation(conversation)
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    all: bool = False
+    as_json: bool = False
+
+
+def run_list(opts: ListOptions, deps: Factory) -> None:
+    """Only the conversations my identity takes part in: conversations are private."""
+    me = deps.identity()
+    client = deps.client()
+    output = deps.output(as_json=opts.as_json)
+    if opts.all:
+        output.conversations(client.list_participant_conversations(
+            identity=me, page_size=LIST_PAGE_SIZE))
+        return
+    page = next(client.participant_conversation_pages(identity=me, page_size=LIST_PAGE_SIZE))
+    output.conversations(page.items)
+    if page.next_page_url:
+        deps.io.info(f"Showing the first {len(page.items)}; add --all for every conversation.")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("create")
+    def create(
+        ctx: typer.Context,
+        friendly_name: Annotated[str | None, typer.Option(
+            "--friendly-name", help="A human-readable name (up to 256 characters).")] = None,
+        unique_name: Annotated[str | None, typer.Option(
+            "--unique-name", help="A name that addresses it instead of its SID.")] = None,
+        attributes: Annotated[str | None, typer.Option(
+            "--attributes", help="A JSON document stored with it.")] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Create a conversation.
+
+        $ convo create --friendly-name "Daily standup" --unique-name standup
+
+        $ SID=$(convo create --unique-name deploy-42 --json | jq -r .sid)
+        """
+        run_create(CreateOptions(friendly_name, unique_name, attributes, as_json), ctx.obj)
+
+    @app.command("list")
+    def list_(
+        ctx: typer.Context,
+        all_: Annotated[bool, typer.Option("--all", help="Every page, not just the first 50.")]
+        = False,
+        as_json: JsonOption = False,
+    ) -> None:
+        """List the conversations you take part in.
+
+        $ convo list
+
+        $ convo --identity bob list --json
+        """
+        run_list(ListOptions(all_, as_json), ctx.obj)

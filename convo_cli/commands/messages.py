@@ -1,0 +1,129 @@
+"""`convo messages` (a window of the history, or all of it) and `convo send`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from convo_cli.commands.checks import (check_page_size, parse_anchor, parse_direction,
+                                       resolve_conversation)
+from convo_cli.errors import UsageError
+from convo_cli.factory import Factory
+
+ConversationArg = Annotated[str, typer.Argument(
+    metavar="CONVERSATION", help="A CH… SID or a unique name.", show_default=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
+DEFAULT_PAGE_SIZE = 30  # the Conversations SDK's getMessages default
+
+
+@dataclass(frozen=True)
+class MessagesOptions:
+    conversation: str
+    page_size: int = DEFAULT_PAGE_SIZE
+    anchor: str = "end"
+    direction: str = "backwards"
+    all: bool = False
+    as_json: bool = False
+
+
+def run_messages(opts: MessagesOptions, deps: Factory) -> None:
+    from convo_cli.api.history import AnchorError, read_all, read_window
+
+    page_size = check_page_size(opts.page_size)
+    anchor = parse_anchor(opts.anchor)
+    backwards = parse_direction(opts.direction)
+    if opts.all and (anchor is not None or not backwards or page_size != DEFAULT_PAGE_SIZE):
+        raise UsageError("--all reads the whole history, oldest first: it takes no "
+                         "--anchor, --direction or --page-size")
+    client = deps.client()
+    conversation = resolve_conversation(client, opts.conversation)
+    output = deps.output(as_json=opts.as_json)
+    me = _identity_or_none(deps)
+    if opts.all:
+        output.messages(read_all(client, conversation.sid), me=me)
+        return
+    try:
+        window = read_window(client, conversation.sid, page_size=page_size, anchor=anchor,
+                             backwards=backwards)
+    except AnchorError as error:
+        raise UsageError(f"--anchor {error}") from None
+    output.messages(window, me=me)
+
+
+def _identity_or_none(deps: Factory) -> str | None:
+    """Only to set my own messages apart on a terminal: reading needs no identity."""
+    if deps.output().mode != "terminal":
+        return None
+    try:
+        return deps.identity()
+    except UsageError:
+        return None
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    conversation: str
+    text: str
+    as_json: bool = False
+
+
+def run_send(opts: SendOptions, deps: Factory) -> None:
+    text = opts.text
+    if text == "-":
+        text = deps.io.stdin.read()
+        # `echo hi | convo send c -` sends "hi": the newline ends the input, not the message.
+        if text.endswith("\n"):
+            text = text[:-1]
+    if not text:
+        raise UsageError("the message is empty: nothing sent")
+    me = deps.identity()
+    client = deps.client()
+    conversation = resolve_conversation(client, opts.conversation)
+    message = client.send_message(conversation.sid, author=me, body=text)
+    deps.output(as_json=opts.as_json).message(message)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("messages")
+    def messages(
+        ctx: typer.Context,
+        conversation: ConversationArg,
+        page_size: Annotated[int, typer.Option(
+            "--page-size", help="How many messages (1 to 100).")] = DEFAULT_PAGE_SIZE,
+        anchor: Annotated[str, typer.Option(
+            "--anchor", help="'end', or the message index to start at (inclusive).")] = "end",
+        direction: Annotated[str, typer.Option(
+            "--direction", help="backwards (older) or forwards (newer) from the anchor.")]
+        = "backwards",
+        all_: Annotated[bool, typer.Option(
+            "--all", help="The whole history, oldest first, streamed.")] = False,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Show a conversation's messages, oldest first: the latest 30 by default.
+
+        $ convo messages standup
+
+        $ convo messages standup --anchor 100 --direction forwards --page-size 10
+
+        $ convo messages standup --all --json > history.json
+        """
+        run_messages(MessagesOptions(conversation, page_size, anchor, direction, all_, as_json),
+                     ctx.obj)
+
+    @app.command("send")
+    def send(
+        ctx: typer.Context,
+        conversation: ConversationArg,
+        text: Annotated[str, typer.Argument(
+            metavar="TEXT", help="The message; '-' reads standard input.", show_default=False)],
+        as_json: JsonOption = False,
+    ) -> None:
+        """Send a message as your identity.
+
+        $ convo send standup "Deploy is done"
+
+        $ git log -1 --format=%s | convo send standup -
+        """
+        run_send(SendOptions(conversation, text, as_json), ctx.obj)

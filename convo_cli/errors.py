@@ -1,0 +1,56 @@
+"""Exit codes, the command line's own errors, and the one place that turns any failure into
+one line on standard error and an exit code."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1  # the service refused or failed: not found, conflict, server error, network
+    USAGE = 2  # bad usage, or input rejected before anything was sent
+    AUTH = 4  # no credentials, or the service rejected them
+    INTERRUPTED = 130
+
+
+class ConvoError(Exception):
+    exit_code = ExitCode.FAILURE
+
+
+class UsageError(ConvoError):
+    """Caught before anything was sent (or written)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class AuthError(ConvoError):
+    exit_code = ExitCode.AUTH
+
+
+def describe(error: BaseException) -> tuple[str, ExitCode]:
+    """The one line a user sees, without the `convo: error: ` prefix, and the exit code."""
+    from convo_cli.api.errors import ApiError, TransportError
+
+    if isinstance(error, ConvoError):
+        return str(error), error.exit_code
+    if isinstance(error, ApiError):
+        if error.status in (401, 403) or error.code == 20003:
+            return str(error), ExitCode.AUTH
+        return str(error), ExitCode.FAILURE
+    if isinstance(error, TransportError):
+        return str(error), ExitCode.FAILURE
+    exit_code = getattr(error, "exit_code", None)
+    if exit_code is not None and hasattr(error, "format_message"):
+        # Typer's (vendored Click's) usage errors: unknown option, missing argument…
+        return _usage_line(error), ExitCode(exit_code) if exit_code in (1, 2) else ExitCode.USAGE
+    return f"{type(error).__name__}: {error}", ExitCode.FAILURE
+
+
+def _usage_line(error: BaseException) -> str:
+    message = error.format_message()  # type: ignore[attr-defined]
+    ctx = getattr(error, "ctx", None)
+    if ctx is not None:
+        hint = f" (see: {ctx.command_path} --help)"
+        return " ".join(message.split()) + hint
+    return " ".join(message.split())

@@ -1,0 +1,64 @@
+"""The entry point: run the Typer app without its standalone error handling, so that every
+failure (ours, the service's, Typer's usage errors) becomes one line on standard error and
+one exit code, here. No traceback unless `--debug`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from convo_cli.errors import ExitCode, describe
+from convo_cli.factory import Factory
+from convo_cli.render.streams import IOStreams
+
+
+def run(argv: Sequence[str], io: IOStreams | None = None,
+        env: Mapping[str, str] | None = None) -> int:
+    """Run one command line; returns the exit code. Tests call this with captured streams."""
+    import typer
+
+    from convo_cli.app import build_app
+
+    io = io or IOStreams.system(env)
+    deps = Factory(io, dict(os.environ if env is None else env), debug="--debug" in argv)
+    command = typer.main.get_command(build_app())
+    # Typer/Click print help and usage through sys.stdout/sys.stderr: point them at ours.
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = io.stdout, io.stderr
+    try:
+        result = command.main(args=list(argv), prog_name="convo", obj=deps,
+                              standalone_mode=False)
+        code = result if isinstance(result, int) else ExitCode.OK
+    except KeyboardInterrupt:
+        io.info("convo: interrupted")
+        code = ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`convo messages --all | head`): stop quietly.
+        _silence_stdout(io)
+        code = ExitCode.FAILURE
+    except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
+        if deps.debug:
+            import traceback
+
+            traceback.print_exc(file=io.stderr)
+        message, code = describe(error)
+        io.stdout.flush()
+        io.info(f"convo: error: {message}")
+    finally:
+        sys.stdout, sys.stderr = saved
+        deps.close()
+    return int(code)
+
+
+def _silence_stdout(io: IOStreams) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, io.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main() -> None:
+    """The `convo` console script and `python -m convo_cli`."""
+    sys.exit(run(sys.argv[1:]))

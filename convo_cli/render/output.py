@@ -1,0 +1,142 @@
+"""What a command prints, in the mode standard output calls for:
+
+- `--json`: the REST resource exactly as the service returned it; an object for one, an
+  array for a list, written item by item (a long history is never held in memory);
+- piped: one untruncated tab-separated line per record, ISO-8601 times, no colour, no header;
+- a terminal: Rich tables and a chat-like history (see `terminal`; Rich is imported only there,
+  so pipes and `--json` never pay for it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from convo_cli.api.models import Conversation, Message, Participant, ParticipantConversation
+from convo_cli.render.streams import IOStreams
+from convo_cli.render.text import tsv_line
+
+MEDIA = "[media]"  # a message with media and no body
+
+
+def message_text(message: Message) -> str:
+    if message.body is None or (message.body == "" and message.has_media):
+        return MEDIA if message.has_media else ""
+    return message.body
+
+
+class Output:
+    def __init__(self, io: IOStreams, *, as_json: bool = False) -> None:
+        self.io = io
+        self.mode = "json" if as_json else ("terminal" if io.stdout_tty else "tsv")
+        self._terminal: Any = None
+
+    @property
+    def terminal(self) -> Any:
+        if self._terminal is None:
+            from convo_cli.render.terminal import Terminal
+
+            self._terminal = Terminal(self.io)
+        return self._terminal
+
+    def _write(self, text: str) -> None:
+        self.io.stdout.write(text)
+
+    # One resource
+
+    def conversation(self, c: Conversation) -> None:
+        if self.mode == "json":
+            return self._json_object(c.raw)
+        if self.mode == "tsv":
+            return self._write(tsv_line(c.sid, c.unique_name, c.friendly_name, c.state,
+                                        c.date_created))
+        self.terminal.record([("SID", c.sid), ("Unique name", c.unique_name),
+                              ("Friendly name", c.friendly_name), ("State", c.state),
+                              ("Created", self.terminal.when(c.date_created)),
+                              ("Attributes", c.attributes)])
+
+    def participant(self, p: Participant) -> None:
+        if self.mode == "json":
+            return self._json_object(p.raw)
+        if self.mode == "tsv":
+            return self._write(_participant_line(p))
+        rows = [("SID", p.sid), ("Conversation", p.conversation_sid)]
+        if p.identity is not None:
+            rows.append(("Identity", p.identity))
+        else:
+            rows += [("Address", p.address), ("Proxy address", p.proxy_address)]
+        rows += [("Joined", self.terminal.when(p.date_created)), ("Attributes", p.attributes)]
+        self.terminal.record(rows)
+
+    def message(self, m: Message) -> None:
+        if self.mode == "json":
+            return self._json_object(m.raw)
+        if self.mode == "tsv":
+            return self._write(_message_line(m))
+        self.terminal.chat([m])
+
+    # Lists
+
+    def participants(self, items: Iterable[Participant]) -> None:
+        if self.mode == "json":
+            return self._json_array(p.raw for p in items)
+        if self.mode == "tsv":
+            for p in items:
+                self._write(_participant_line(p))
+            return
+        rows = [(p.sid, p.identity if p.identity is not None else p.address,
+                 p.proxy_address, self.terminal.when(p.date_created)) for p in items]
+        self.terminal.table(["SID", "Identity / address", "Proxy address", "Joined"], rows,
+                            empty="No participants.")
+
+    def conversations(self, items: Iterable[ParticipantConversation]) -> None:
+        if self.mode == "json":
+            return self._json_array(c.raw for c in items)
+        if self.mode == "tsv":
+            for c in items:
+                self._write(tsv_line(c.conversation_sid, c.conversation_unique_name,
+                                     c.conversation_friendly_name, c.conversation_state,
+                                     c.conversation_date_created))
+            return
+        rows = [(c.conversation_sid, c.conversation_unique_name, c.conversation_friendly_name,
+                 c.conversation_state, self.terminal.when(c.conversation_date_created))
+                for c in items]
+        self.terminal.table(["SID", "Unique name", "Friendly name", "State", "Created"], rows,
+                            empty="No conversations.")
+
+    def messages(self, items: Iterable[Message], *, me: str | None = None) -> None:
+        if self.mode == "json":
+            return self._json_array(m.raw for m in items)
+        if self.mode == "tsv":
+            for m in items:
+                self._write(_message_line(m))
+            return
+        self.terminal.chat(items, me=me, empty="No messages.")
+
+    # JSON
+
+    def _json_object(self, raw: dict[str, Any]) -> None:
+        self._write(json.dumps(raw, indent=2) + "\n")
+
+    def _json_array(self, raws: Iterable[dict[str, Any]]) -> None:
+        """Streamed: `[` is written once the first item is in hand (an error before it leaves
+        standard output empty), then one item a line. An error midway leaves the array
+        unclosed, and the exit code says the listing failed."""
+        items: Iterator[dict[str, Any]] = iter(raws)
+        first = next(items, None)
+        if first is None:
+            return self._write("[]\n")
+        self._write("[\n" + json.dumps(first))
+        for raw in items:
+            self._write(",\n" + json.dumps(raw))
+            self.io.stdout.flush()
+        self._write("\n]\n")
+
+
+def _participant_line(p: Participant) -> str:
+    return tsv_line(p.sid, p.identity, p.address, p.proxy_address, p.date_created)
+
+
+def _message_line(m: Message) -> str:
+    return tsv_line(m.index, m.date_created, m.author, message_text(m))
