@@ -22,9 +22,6 @@ from engine_helpers import (
     request_examples, response_examples, validate_response,
 )
 
-PLACEHOLDER_CH = "CH" + "a" * 32
-
-
 @pytest.fixture
 def client(tmp_path):
     engine = EngineClient(tmp_path / "engine.db")
@@ -130,7 +127,7 @@ def test_response_matches_spec_schema(client, scene, case):
 
 
 def test_a_single_resource_url_and_links_name_it(client, scene):
-    conversation = client.get(f"/v1/Conversations/standup").body
+    conversation = client.get("/v1/Conversations/standup").body
     assert conversation["url"] == f"{BASE_URL}/v1/Conversations/{scene.ch}"
     assert conversation["links"] == {
         name: f"{BASE_URL}/v1/Conversations/{scene.ch}/{name.title()}"
@@ -291,9 +288,11 @@ REPLAYS = [(op, name) for op in ("CreateConversation", "UpdateConversation",
            for name in request_examples(op)]
 
 
-def _localised(value: Any, ch: str) -> Any:
-    """A spec example with its URLs on our base URL and its conversation SID ours."""
-    text = json.dumps(value).replace(TWILIO_BASE, BASE_URL).replace(PLACEHOLDER_CH, ch)
+def _placeholders(value: Any, real: dict[str, str]) -> Any:
+    """A spec example with its URLs on our base URL and its placeholder SIDs ours."""
+    text = json.dumps(value).replace(TWILIO_BASE, BASE_URL)
+    for prefix, sid in real.items():
+        text = text.replace(prefix + "a" * 32, sid)
     return json.loads(text)
 
 
@@ -310,7 +309,7 @@ def test_replay_request_example(client, operation_id, name):
     status = 201 if method == "POST" and operation_id.startswith("Create") else 200
     assert reply.status == status, reply.body
     validate_response(operation_id, status, reply.body)
-    expected = _localised(response_examples(operation_id, status)[name], ch)
+    expected = _placeholders(response_examples(operation_id, status)[name], {"CH": ch})
     got = reply.body
     assert set(got) == set(expected)
     quirks = EXAMPLE_QUIRKS.get((operation_id, name), set())
@@ -327,14 +326,6 @@ def test_replay_request_example(client, operation_id, name):
         assert got["conversation_sid"] == ch
     if ("CreateConversationMessage", "createWithMedia") == (operation_id, name):
         assert [m["sid"] for m in got["media"]] == [m["sid"] for m in expected["media"]]
-
-
-def _placeholders(value: Any, real: dict[str, str]) -> Any:
-    """A spec example with its URLs on our base URL and its placeholder SIDs ours."""
-    text = json.dumps(value).replace(TWILIO_BASE, BASE_URL)
-    for prefix, sid in real.items():
-        text = text.replace(prefix + "a" * 32, sid)
-    return json.loads(text)
 
 
 # (operationId, example name, path, extra query parameters, a scene to build first)
