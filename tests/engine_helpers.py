@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -243,3 +244,46 @@ def all_urls(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
     elif isinstance(value, str) and (key.endswith("url") or ".links." in f".{key}"
                                      or key.startswith("links.")):
         yield key, value
+
+
+# Scenes and assertions the engine test files share.
+
+def scene(client: EngineClient) -> SimpleNamespace:
+    """standup: alice (chat), an SMS and a WhatsApp participant, three messages."""
+    ch = client.conversation(friendly_name="Daily standup", unique_name="standup",
+                             attributes='{"team": "core"}')["sid"]
+    alice = client.participant(ch, identity="alice")["sid"]
+    sms_sid = client.participant(ch, messaging_binding__address="+15551234567",
+                                 messaging_binding__proxy_address="+15557654321")["sid"]
+    client.participant(ch, messaging_binding__address="whatsapp:+15551234568",
+                       messaging_binding__proxy_address="whatsapp:+15557654322")
+    messages = [client.message(ch, author="alice", body=f"hello {i}")["sid"] for i in range(3)]
+    user = client.get("/v1/Users/alice").body["sid"]
+    return SimpleNamespace(ch=ch, alice=alice, sms=sms_sid, messages=messages, user=user)
+
+
+def standup(client: EngineClient) -> SimpleNamespace:
+    """standup with alice (chat), one SMS participant and one message; and a second room."""
+    ch = client.conversation(friendly_name="Daily standup", unique_name="standup")["sid"]
+    other = client.conversation(unique_name="other")["sid"]
+    client.participant(ch, identity="alice")
+    client.participant(ch, messaging_binding__address="+15551234567",
+                       messaging_binding__proxy_address="+15557654321")
+    message = client.message(ch, author="alice", body="hello")["sid"]
+    return SimpleNamespace(ch=ch, other=other, message=message,
+                           conv=f"/v1/Conversations/{ch}",
+                           participants=f"/v1/Conversations/{ch}/Participants",
+                           messages=f"/v1/Conversations/{ch}/Messages")
+
+
+def assert_error(reply: Reply, status: int, code: int) -> None:
+    """A Twilio error: exact status and code, and exactly Twilio's four fields."""
+    assert (reply.status, reply.code) == (status, code), reply.body
+    assert set(reply.body) == {"code", "message", "more_info", "status"}
+    assert reply.body["status"] == status
+    assert reply.body["more_info"] == f"https://www.twilio.com/docs/errors/{code}"
+    assert isinstance(reply.body["message"], str) and reply.body["message"]
+
+
+def sms(address: str, proxy: str) -> dict[str, str]:
+    return {"MessagingBinding.Address": address, "MessagingBinding.ProxyAddress": proxy}
