@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from rich import box
 
 from convo_cli.api.models import Message
 from convo_cli.render.streams import IOStreams
@@ -48,7 +47,7 @@ class Terminal:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
 
     def record(self, rows: Sequence[tuple[str, Cell]]) -> None:
-        table = Table(show_header=False, box=box.SIMPLE, pad_edge=False)
+        table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         for label, value in rows:
@@ -56,9 +55,10 @@ class Terminal:
         self.console.print(table)
 
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[Cell]], *, empty: str) -> None:
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        for header in headers:
-            table.add_column(header, overflow="fold")
+        table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
+        for number, header in enumerate(headers):
+            # The first column is a SID: whole, so it can be copied.
+            table.add_column(header, overflow="fold", no_wrap=number == 0)
         count = 0
         for row in rows:
             table.add_row(*(safe(cell) for cell in row))
