@@ -36,6 +36,9 @@ def json_of_size(size: int) -> str:
 ERRORS = [
     ("fetch unknown conversation", "GET", lambda s: f"/v1/Conversations/{NO_CH}", None, 404, 20404),
     ("fetch unknown unique name", "GET", lambda s: "/v1/Conversations/nope", None, 404, 20404),
+    # A path segment that does not decode to UTF-8 names no resource: 404, not a crash.
+    ("path segment not UTF-8", "GET", lambda s: "/v1/Conversations/%FF", None, 404, 20404),
+    ("message sid not UTF-8", "GET", lambda s: f"{s.messages}/%C3%28", None, 404, 20404),
     ("update unknown conversation", "POST", lambda s: f"/v1/Conversations/{NO_CH}",
      {"FriendlyName": "x"}, 404, 20404),
     ("delete unknown conversation", "DELETE", lambda s: "/v1/Conversations/nope", None, 404, 20404),

@@ -150,3 +150,13 @@ def test_the_schema_check_itself_rejects_what_it_should(client, bad):
     missing = {k: v for k, v in body.items() if k != "bindings"}
     with pytest.raises(jsonschema.ValidationError):
         validate_response("FetchConversation", 200, missing)
+
+
+@pytest.mark.parametrize("state", ["initializing", "inactive", "active"])
+def test_every_conversation_state_validates_where_it_is_listed(client, state):
+    # The spec's ParticipantConversation state enum has no `initializing`.
+    ch = client.conversation(state=state)["sid"]
+    client.participant(ch, identity="zed")
+    validate_response("FetchConversation", 200, client.get(f"/v1/Conversations/{ch}").body)
+    listed = client.get("/v1/ParticipantConversations", {"Identity": "zed"})
+    validate_response("ListParticipantConversation", 200, listed.body)
