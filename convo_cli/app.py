@@ -6,12 +6,24 @@ and Rich load inside the code paths that use them (start-up time).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from importlib import import_module
 from typing import Annotated
 
 import typer
 
-from convo_cli.commands import conversations, members, messages
 from convo_cli.factory import Factory
+
+# Which module registers each command. Building every command's Click parameters costs
+# ~1.5 ms each at start-up, so a run builds only the command it runs (`--help`, no command,
+# and completion build them all).
+COMMANDS = {
+    "create": "conversations", "list": "conversations",
+    "join": "members", "leave": "members", "add": "members", "add-sms": "members",
+    "participants": "members",
+    "messages": "messages", "send": "messages",
+}
+GLOBAL_OPTIONS_WITH_VALUES = ("--profile", "--identity")
 
 HELP = """A command-line chat client for Conversations, with a built-in Conversations engine.
 
@@ -19,7 +31,21 @@ CONVERSATION is a CH… SID or a unique name everywhere. Output is a table or a 
 terminal, tab-separated lines when piped, and the REST resource JSON with --json."""
 
 
-def build_app() -> typer.Typer:
+def command_in(argv: Sequence[str]) -> str | None:
+    """The command an argument list runs, if it names a known one, skipping global options."""
+    args = iter(argv)
+    for arg in args:
+        if arg in GLOBAL_OPTIONS_WITH_VALUES:
+            next(args, None)
+        elif arg == "--help":
+            return None
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
+    """The application; with `argv`, only the command it runs is registered."""
     app = typer.Typer(name="convo", help=HELP, no_args_is_help=True, add_completion=False,
                       pretty_exceptions_enable=False)
 
@@ -37,11 +63,14 @@ def build_app() -> typer.Typer:
         deps.profile_name, deps.identity_flag = profile, identity
         deps.debug = deps.debug or debug
 
-    conversations.register(app)
-    members.register(app)
-    messages.register(app)
-    register_serve(app)
+    wanted = command_in(argv) if argv is not None else None
+    for area in sorted(set(COMMANDS.values())):
+        if wanted is None or COMMANDS[wanted] == area:
+            import_module(f"convo_cli.commands.{area}").register(app, wanted)
+    if wanted is None:
+        register_serve(app)
     return app
+
 
 
 def register_serve(app: typer.Typer) -> None:

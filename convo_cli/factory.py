@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from convo_cli.errors import UsageError
 from convo_cli.render.streams import IOStreams
@@ -21,8 +20,7 @@ if TYPE_CHECKING:
 LOCAL = "local"
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     name: str
     kind: str  # "local" | "server" | "twilio"
     identity: str | None = None
@@ -72,15 +70,16 @@ def make_transport(profile: Profile) -> Transport:
     raise UsageError(f"profile {profile.name!r}: kind {profile.kind!r} is not supported yet")
 
 
-@dataclass
 class Factory:
-    io: IOStreams
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    profile_name: str | None = None  # --profile
-    identity_flag: str | None = None  # --identity
-    debug: bool = False
-    _profile: Profile | None = None
-    _client: Client | None = None
+    def __init__(self, io: IOStreams, env: Mapping[str, str] | None = None, *,
+                 debug: bool = False) -> None:
+        self.io = io
+        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
+        self.profile_name: str | None = None  # --profile
+        self.identity_flag: str | None = None  # --identity
+        self.debug = debug
+        self._profile: Profile | None = None
+        self._client: Client | None = None
 
     def profile(self) -> Profile:
         if self._profile is None:

@@ -22,7 +22,7 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
 
     io = io or IOStreams.system(env)
     deps = Factory(io, dict(os.environ if env is None else env), debug="--debug" in argv)
-    command = typer.main.get_command(build_app())
+    command = typer.main.get_command(build_app(argv))
     # Typer/Click print help and usage through sys.stdout/sys.stderr: point them at ours.
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = io.stdout, io.stderr

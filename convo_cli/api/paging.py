@@ -5,8 +5,7 @@ transport wants a path and query pairs, so the base is stripped and the query pa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from convo_cli.api.transport import Request
@@ -14,8 +13,7 @@ from convo_cli.api.transport import Request
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Page(Generic[T]):
+class Page(NamedTuple, Generic[T]):
     items: list[T]
     next_page_url: str | None
 

@@ -1,2 +1,17 @@
-"""The commands: each a thin Typer function filling a frozen `<Cmd>Options`, and a
+"""The commands: each a thin Typer function filling a frozen `<Cmd>Options` record, and a
 `run_<cmd>(opts, deps)` holding the behaviour (gh's layout). No HTTP, no SQL here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+
+def command(app: typer.Typer, name: str, wanted: str | None) -> Callable[[Any], Any]:
+    """`app.command(name)`, or a no-op when this run needs another command (see
+    `convo_cli.app.COMMANDS`: only the command being run is built)."""
+    if wanted is None or wanted == name:
+        return app.command(name)
+    return lambda function: function

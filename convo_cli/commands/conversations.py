@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 
+from convo_cli.commands import command
 from convo_cli.commands.checks import check_attributes
 from convo_cli.factory import Factory
 
@@ -14,8 +14,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resourc
 LIST_PAGE_SIZE = 50  # the most ParticipantConversations returns in one page
 
 
-@dataclass(frozen=True)
-class CreateOptions:
+class CreateOptions(NamedTuple):
     friendly_name: str | None = None
     unique_name: str | None = None
     attributes: str | None = None
@@ -29,8 +28,7 @@ def run_create(opts: CreateOptions, deps: Factory) -> None:
     deps.output(as_json=opts.as_json).conversation(conversation)
 
 
-@dataclass(frozen=True)
-class ListOptions:
+class ListOptions(NamedTuple):
     all: bool = False
     as_json: bool = False
 
@@ -50,8 +48,8 @@ def run_list(opts: ListOptions, deps: Factory) -> None:
         deps.io.info(f"Showing the first {len(page.items)}; add --all for every conversation.")
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("create")
+def register(app: typer.Typer, wanted: str | None = None) -> None:
+    @command(app, "create", wanted)
     def create(
         ctx: typer.Context,
         friendly_name: Annotated[str | None, typer.Option(
@@ -70,7 +68,7 @@ def register(app: typer.Typer) -> None:
         """
         run_create(CreateOptions(friendly_name, unique_name, attributes, as_json), ctx.obj)
 
-    @app.command("list")
+    @command(app, "list", wanted)
     def list_(
         ctx: typer.Context,
         all_: Annotated[bool, typer.Option("--all", help="Every page, not just the first 50.")]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 
+from convo_cli.commands import command
 from convo_cli.api.errors import ApiError
 from convo_cli.commands.checks import check_attributes, check_binding, resolve_conversation
 from convo_cli.errors import ConvoError
@@ -17,8 +17,7 @@ ConversationArg = Annotated[str, typer.Argument(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
 
 
-@dataclass(frozen=True)
-class AddOptions:
+class AddOptions(NamedTuple):
     conversation: str
     identity: str
     attributes: str | None = None
@@ -40,8 +39,7 @@ def run_add(opts: AddOptions, deps: Factory) -> None:
     deps.output(as_json=opts.as_json).participant(participant)
 
 
-@dataclass(frozen=True)
-class JoinOptions:
+class JoinOptions(NamedTuple):
     conversation: str
     as_json: bool = False
 
@@ -50,8 +48,7 @@ def run_join(opts: JoinOptions, deps: Factory) -> None:
     run_add(AddOptions(opts.conversation, deps.identity(), as_json=opts.as_json), deps)
 
 
-@dataclass(frozen=True)
-class LeaveOptions:
+class LeaveOptions(NamedTuple):
     conversation: str
 
 
@@ -72,8 +69,7 @@ def run_leave(opts: LeaveOptions, deps: Factory) -> None:
     deps.io.info(f"{me} left {opts.conversation}.")
 
 
-@dataclass(frozen=True)
-class AddSmsOptions:
+class AddSmsOptions(NamedTuple):
     conversation: str
     address: str
     proxy_address: str
@@ -89,8 +85,7 @@ def run_add_sms(opts: AddSmsOptions, deps: Factory) -> None:
     deps.output(as_json=opts.as_json).participant(participant)
 
 
-@dataclass(frozen=True)
-class ParticipantsOptions:
+class ParticipantsOptions(NamedTuple):
     conversation: str
     as_json: bool = False
 
@@ -101,8 +96,8 @@ def run_participants(opts: ParticipantsOptions, deps: Factory) -> None:
     deps.output(as_json=opts.as_json).participants(client.list_participants(conversation.sid))
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("join")
+def register(app: typer.Typer, wanted: str | None = None) -> None:
+    @command(app, "join", wanted)
     def join(ctx: typer.Context, conversation: ConversationArg, as_json: JsonOption = False) -> None:
         """Join a conversation as your identity.
 
@@ -110,7 +105,7 @@ def register(app: typer.Typer) -> None:
         """
         run_join(JoinOptions(conversation, as_json), ctx.obj)
 
-    @app.command("leave")
+    @command(app, "leave", wanted)
     def leave(ctx: typer.Context, conversation: ConversationArg) -> None:
         """Leave a conversation.
 
@@ -118,7 +113,7 @@ def register(app: typer.Typer) -> None:
         """
         run_leave(LeaveOptions(conversation), ctx.obj)
 
-    @app.command("add")
+    @command(app, "add", wanted)
     def add(
         ctx: typer.Context,
         conversation: ConversationArg,
@@ -134,7 +129,7 @@ def register(app: typer.Typer) -> None:
         """
         run_add(AddOptions(conversation, identity, attributes, as_json), ctx.obj)
 
-    @app.command("add-sms")
+    @command(app, "add-sms", wanted)
     def add_sms(
         ctx: typer.Context,
         conversation: ConversationArg,
@@ -151,7 +146,7 @@ def register(app: typer.Typer) -> None:
         """
         run_add_sms(AddSmsOptions(conversation, address, proxy_address, as_json), ctx.obj)
 
-    @app.command("participants")
+    @command(app, "participants", wanted)
     def participants(ctx: typer.Context, conversation: ConversationArg,
                      as_json: JsonOption = False) -> None:
         """List a conversation's participants.

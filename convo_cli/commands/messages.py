@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 
+from convo_cli.commands import command
 from convo_cli.commands.checks import (check_page_size, parse_anchor, parse_direction,
                                        resolve_conversation)
 from convo_cli.errors import UsageError
@@ -18,8 +18,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resourc
 DEFAULT_PAGE_SIZE = 30  # the Conversations SDK's getMessages default
 
 
-@dataclass(frozen=True)
-class MessagesOptions:
+class MessagesOptions(NamedTuple):
     conversation: str
     page_size: int = DEFAULT_PAGE_SIZE
     anchor: str = "end"
@@ -62,8 +61,7 @@ def _identity_or_none(deps: Factory) -> str | None:
         return None
 
 
-@dataclass(frozen=True)
-class SendOptions:
+class SendOptions(NamedTuple):
     conversation: str
     text: str
     as_json: bool = False
@@ -85,8 +83,8 @@ def run_send(opts: SendOptions, deps: Factory) -> None:
     deps.output(as_json=opts.as_json).message(message)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("messages")
+def register(app: typer.Typer, wanted: str | None = None) -> None:
+    @command(app, "messages", wanted)
     def messages(
         ctx: typer.Context,
         conversation: ConversationArg,
@@ -112,7 +110,7 @@ def register(app: typer.Typer) -> None:
         run_messages(MessagesOptions(conversation, page_size, anchor, direction, all_, as_json),
                      ctx.obj)
 
-    @app.command("send")
+    @command(app, "send", wanted)
     def send(
         ctx: typer.Context,
         conversation: ConversationArg,

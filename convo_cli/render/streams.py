@@ -8,19 +8,15 @@ import io
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TextIO
 
 
-@dataclass
 class IOStreams:
-    stdout: TextIO
-    stderr: TextIO
-    stdin: TextIO
-    stdout_tty: bool
-    stdin_tty: bool
-    color: bool
-    width: int | None = None  # None: ask the terminal
+    def __init__(self, stdout: TextIO, stderr: TextIO, stdin: TextIO, stdout_tty: bool,
+                 stdin_tty: bool, color: bool, width: int | None = None) -> None:
+        self.stdout, self.stderr, self.stdin = stdout, stderr, stdin
+        self.stdout_tty, self.stdin_tty, self.color = stdout_tty, stdin_tty, color
+        self.width = width  # None: ask the terminal
 
     @classmethod
     def system(cls, env: Mapping[str, str] | None = None) -> IOStreams:
