@@ -49,6 +49,8 @@ def describe(error: BaseException) -> tuple[str, ExitCode]:
 
 def _usage_line(error: BaseException) -> str:
     message = error.format_message()  # type: ignore[attr-defined]
+    if type(error).__name__ == "NoArgsIsHelpError":
+        return ""  # the help it carries has been printed
     ctx = getattr(error, "ctx", None)
     if ctx is not None:
         hint = f" (see: {ctx.command_path} --help)"

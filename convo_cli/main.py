@@ -44,7 +44,8 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
             traceback.print_exc(file=io.stderr)
         message, code = describe(error)
         io.stdout.flush()
-        io.info(f"convo: error: {message}")
+        if message:  # empty when Typer already showed help (`convo` alone)
+            io.info(f"convo: error: {message}")
     finally:
         sys.stdout, sys.stderr = saved
         deps.close()
