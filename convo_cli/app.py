@@ -25,10 +25,11 @@ COMMANDS = {
 }
 GLOBAL_OPTIONS_WITH_VALUES = ("--profile", "--identity")
 
-HELP = """A command-line chat client for Conversations, with a built-in Conversations engine.
-
-CONVERSATION is a CH… SID or a unique name everywhere. Output is a table or a chat on a
-terminal, tab-separated lines when piped, and the REST resource JSON with --json."""
+HELP = (
+    "A command-line chat client for Conversations, with a built-in Conversations engine.\n\n"
+    "CONVERSATION is a CH… SID or a unique name everywhere. Output is a table or a chat on a "
+    "terminal, tab-separated lines when piped, and the REST resource JSON with --json."
+)
 
 
 def command_in(argv: Sequence[str]) -> str | None:

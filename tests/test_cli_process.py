@@ -71,3 +71,20 @@ def test_no_command_shows_help_and_exits_2():
 ])
 def test_command_in_finds_the_command_after_the_global_options(argv, name):
     assert command_in(argv) == name
+
+
+def test_a_reader_that_goes_away_ends_the_listing_quietly():
+    assert convo("create", "--unique-name", "long").code == 0
+    client_script = (
+        "import os\n"
+        "from convo_cli.api import Client\n"
+        "from convo_cli.engine.inprocess import InProcessTransport\n"
+        "c = Client(InProcessTransport(os.path.join(os.environ['CONVO_DATA_DIR'], 'local.db')))\n"
+        "for n in range(300): c.send_message('long', body='x' * 200)\n")
+    subprocess.run([sys.executable, "-c", client_script], check=True, timeout=60)
+    shell = f"{sys.executable} -m convo_cli messages long --all | head -n 1"
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.startswith("0\t") and result.stdout.count("\n") == 1
+    assert result.stderr == ""
+    assert result.returncode == 1
