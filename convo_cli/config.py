@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -198,6 +197,8 @@ def ensure_private_dir(path: Path) -> None:
 def write_private_file(path: Path, data: bytes) -> None:
     """Replace `path` with `data`, mode 0600, atomically: readers see the old file or the
     new one, never a half-written one, and a failure leaves no temp file behind."""
+    import tempfile  # ~5 ms, and only writers need it
+
     try:
         ensure_private_dir(path.parent)
         # mkstemp creates the file 0600 whatever the umask, before a byte is written.
