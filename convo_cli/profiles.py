@@ -99,7 +99,7 @@ def _from_twilio_env(env: Mapping[str, str]) -> Resolved:
         raise CredentialsError("TWILIO_ACCOUNT_SID is set without TWILIO_AUTH_TOKEN "
                                "(or TWILIO_API_KEY and TWILIO_API_SECRET)")
     return Resolved(ENV_PROFILE, "twilio", None, None, TWILIO_BASE_URL, account, pair[0],
-                    env.get("TWILIO_CONVERSATIONS_SERVICE_SID") or None, FROM_TWILIO_ENV,
+                    None, FROM_TWILIO_ENV,
                     None, ENVIRONMENT, None)
 
 
