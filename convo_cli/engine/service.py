@@ -88,7 +88,8 @@ class Service:
             "date_created": _date(p.get("date_created"), "DateCreated") or now,
             "date_updated": _date(p.get("date_updated"), "DateUpdated") or now,
         }
-        row.update(self._conversation_fields(p, row["date_created"]))
+        # Timers run from the moment of the write (the spec's examples: DateUpdated + PT1M).
+        row.update(self._conversation_fields(p, row["date_updated"]))
         with self.store.write():
             self._check_unique_name(row.get("unique_name"))
             self.store.insert("conversations", row)
@@ -99,10 +100,11 @@ class Service:
             row = self.conversation(key)
             if row["state"] == "closed":
                 raise EngineError(400, 50377, "Can't update conversation as it's in final closed state")
-            changes = self._conversation_fields(p, self.clock())
+            updated = _date(p.get("date_updated"), "DateUpdated") or self.clock()
+            changes = self._conversation_fields(p, updated)
             if "unique_name" in changes and changes["unique_name"] != row["unique_name"]:
                 self._check_unique_name(changes["unique_name"])
-            changes["date_updated"] = _date(p.get("date_updated"), "DateUpdated") or self.clock()
+            changes["date_updated"] = updated
             if p.get("date_created"):
                 changes["date_created"] = _date(p["date_created"], "DateCreated")
             self.store.update("conversations", row["id"], changes)

@@ -100,7 +100,9 @@ class Views:
             "conversation_date_created": row["date_created"],
             "conversation_date_updated": row["date_updated"],
             "conversation_created_by": row["created_by"],
-            "conversation_state": row["state"],
+            # This resource's state enum has no `initializing` (spec): a conversation still
+            # being set up is listed as the active one it is about to be.
+            "conversation_state": "active" if row["state"] == "initializing" else row["state"],
             "conversation_timers": json.loads(row["timers"]),
             "links": {"participant": f"{conversation}/Participants/{row['participant_sid']}",
                       "conversation": conversation},

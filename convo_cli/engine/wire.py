@@ -135,7 +135,10 @@ class Engine:
                   body: bytes) -> tuple[int, Resource | None]:
         if not path.startswith("/v1/"):
             raise not_found()
-        segments = [unquote(s, errors="strict") for s in path[4:].rstrip("/").split("/")]
+        try:
+            segments = [unquote(s, errors="strict") for s in path[4:].rstrip("/").split("/")]
+        except UnicodeDecodeError:
+            raise not_found() from None  # no resource has a name that is not UTF-8
         shape = tuple(s if i % 2 == 0 else "*" for i, s in enumerate(segments))
         route = ROUTES.get(shape)
         if route is None or any(not s for s in segments):
@@ -195,12 +198,12 @@ class Engine:
         if method == "POST":
             row = self.service.send_message(ids[0], **_kw(p))
             return 201, self.views.message(row, self.service.conversation(ids[0])["sid"])
-        order = p.get("Order", "asc")
+        order = p.get("Order", "asc").lower()  # the spec's examples send `DeSc`
         if order not in ("asc", "desc"):
             raise EngineError(400, 20422, "Invalid parameter: Order must be asc or desc")
         conversation = self.service.conversation(ids[0])
         sid = conversation["sid"]
-        filters = [("Order", p["Order"])] if "Order" in p else []
+        filters = [("Order", order)] if "Order" in p else []
         return self._page(
             p, ("Conversations", sid, "Messages"), "messages", "messages", sid, 100, filters,
             lambda after, n: self.service.messages(
