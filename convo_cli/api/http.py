@@ -17,7 +17,8 @@ TWILIO_BASE_URL = "https://conversations.twilio.com"
 class HttpTransport:
     def __init__(self, base_url: str, *, username: str | None = None,
                  password: str | None = None, timeout: float = 30.0,
-                 convo_engine: bool = False, user_agent: str = "convo") -> None:
+                 convo_engine: bool = False, user_agent: str = "convo",
+                 transport: Any = None) -> None:
         import httpx
 
         self.base_url = base_url.rstrip("/")
@@ -27,6 +28,7 @@ class HttpTransport:
         self._client: Any = httpx.Client(
             base_url=self.base_url, auth=auth, headers={"User-Agent": user_agent},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,  # an httpx transport: tests record requests through one
         )
         self._httpx = httpx
 
