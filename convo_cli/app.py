@@ -22,6 +22,7 @@ COMMANDS = {
     "join": "members", "leave": "members", "add": "members", "add-sms": "members",
     "participants": "members",
     "messages": "messages", "send": "messages",
+    "login": "profiles", "logout": "profiles", "profiles": "profiles", "whoami": "profiles",
 }
 GLOBAL_OPTIONS_WITH_VALUES = ("--profile", "--identity")
 

@@ -1,13 +1,14 @@
 """One factory of lazy providers (gh's cmdutil.Factory): the profile, the identity, the API
 client, the output. Nothing is built until a command asks for it, which is also what keeps
-start-up fast: `--help` never opens the database, `--json` never imports Rich.
+start-up fast: `--help` never opens the database, `--json` never imports Rich, and the
+local profile never imports httpx or keyring.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from convo_cli.errors import UsageError
 from convo_cli.render.streams import IOStreams
@@ -15,96 +16,73 @@ from convo_cli.render.streams import IOStreams
 if TYPE_CHECKING:
     from convo_cli.api.client import Client
     from convo_cli.api.transport import Transport
+    from convo_cli.profiles import Resolved
     from convo_cli.render.output import Output
 
-LOCAL = "local"
 
-
-class Profile(NamedTuple):
-    name: str
-    kind: str  # "local" | "server" | "twilio"
-    identity: str | None = None
-    db_path: str | None = None  # local
-    base_url: str | None = None  # server, twilio
-
-
-def data_dir(env: Mapping[str, str]) -> str:
-    if env.get("CONVO_DATA_DIR"):
-        return env["CONVO_DATA_DIR"]
-    from platformdirs import user_data_dir
-
-    return user_data_dir("convo", appauthor=False)
-
-
-def resolve_profile(name: str | None, env: Mapping[str, str]) -> Profile:
-    """The profile for this call: `--profile` > `CONVO_PROFILE` > `local`.
-
-    The one place that later learns the configured profiles (`convo_cli.config`), the
-    implicit Twilio profile from `TWILIO_*`, and the active profile; for now only the
-    built-in `local` profile exists.
-    """
-    chosen = name or env.get("CONVO_PROFILE") or LOCAL
-    if chosen != LOCAL:
-        raise UsageError(f"unknown profile {chosen!r} (this version knows only {LOCAL!r})")
-    return Profile(LOCAL, "local", db_path=os.path.join(data_dir(env), "local.db"))
-
-
-def login_name(env: Mapping[str, str]) -> str | None:
-    for variable in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        if env.get(variable):
-            return env[variable]
-    try:
-        import pwd
-
-        return pwd.getpwuid(os.getuid()).pw_name
-    except (ImportError, KeyError, OSError):
-        return None
-
-
-def make_transport(profile: Profile) -> Transport:
+def make_transport(profile: Resolved, secret: str | None = None, *,
+                   http_transport: Any = None) -> Transport:
+    """The back end a profile talks to: the engine in-process, a `convo serve`, or Twilio."""
     if profile.kind == "local":
         from convo_cli.engine.inprocess import InProcessTransport
 
         assert profile.db_path is not None
         return InProcessTransport(profile.db_path)
-    raise UsageError(f"profile {profile.name!r}: kind {profile.kind!r} is not supported yet")
+    from convo_cli.api.http import HttpTransport
+
+    assert profile.base_url is not None
+    return HttpTransport(profile.base_url, username=profile.username, password=secret,
+                         convo_engine=profile.kind == "server", transport=http_transport)
 
 
 class Factory:
     def __init__(self, io: IOStreams, env: Mapping[str, str] | None = None, *,
-                 debug: bool = False) -> None:
+                 debug: bool = False, http_transport: Any = None) -> None:
         self.io = io
         self.env: Mapping[str, str] = dict(os.environ) if env is None else env
         self.profile_name: str | None = None  # --profile
         self.identity_flag: str | None = None  # --identity
         self.debug = debug
-        self._profile: Profile | None = None
+        # An httpx transport for the network profiles; tests inject one that records.
+        self.http_transport = http_transport
+        self._profile: Resolved | None = None
         self._client: Client | None = None
 
-    def profile(self) -> Profile:
+    def profile(self) -> Resolved:
+        """`--profile` > `CONVO_PROFILE` > `TWILIO_*` > the active profile > `local`."""
         if self._profile is None:
-            self._profile = resolve_profile(self.profile_name, self.env)
+            from convo_cli.profiles import resolve
+
+            self._profile = resolve(self.env, profile_flag=self.profile_name,
+                                    identity_flag=self.identity_flag)
         return self._profile
 
     def identity(self) -> str:
         """Who "I" am: `--identity` > `CONVO_IDENTITY` > the profile's > the login name
         (the `local` profile only; others get theirs at login)."""
         profile = self.profile()
-        for candidate in (self.identity_flag, self.env.get("CONVO_IDENTITY"), profile.identity):
-            if candidate:
-                return candidate
-        if profile.kind == "local":
-            name = login_name(self.env)
-            if name:
-                return name
-        raise UsageError("no identity: pass --identity or set CONVO_IDENTITY")
+        if profile.identity:
+            return profile.identity
+        hint = "" if profile.kind == "local" else \
+            f", or log in again with: convo login --profile {profile.name} --identity ID"
+        raise UsageError(f"no identity: pass --identity or set CONVO_IDENTITY{hint}")
 
     def client(self) -> Client:
         if self._client is None:
             from convo_cli.api.client import Client
+            from convo_cli.profiles import secret_for
 
-            self._client = Client(make_transport(self.profile()))
+            profile = self.profile()
+            secret = secret_for(profile, self.env, warn=self.io.info)
+            transport = make_transport(profile, secret, http_transport=self.http_transport)
+            self._client = Client(transport, service_sid=profile.service_sid)
         return self._client
+
+    def login_hint(self) -> str:
+        """What to do when the service rejects this call's credentials."""
+        from convo_cli.profiles import login_hint
+
+        return login_hint(self.profile())
 
     def output(self, *, as_json: bool = False) -> Output:
         from convo_cli.render.output import Output

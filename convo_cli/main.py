@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from convo_cli.errors import ExitCode, describe
 from convo_cli.factory import Factory
@@ -14,14 +15,16 @@ from convo_cli.render.streams import IOStreams
 
 
 def run(argv: Sequence[str], io: IOStreams | None = None,
-        env: Mapping[str, str] | None = None) -> int:
-    """Run one command line; returns the exit code. Tests call this with captured streams."""
+        env: Mapping[str, str] | None = None, *, http_transport: Any = None) -> int:
+    """Run one command line; returns the exit code. Tests call this with captured streams
+    (and, for the network profiles, an httpx transport that records requests)."""
     import typer
 
     from convo_cli.app import build_app
 
     io = io or IOStreams.system(env)
-    deps = Factory(io, dict(os.environ if env is None else env), debug="--debug" in argv)
+    deps = Factory(io, dict(os.environ if env is None else env), debug="--debug" in argv,
+                   http_transport=http_transport)
     command = typer.main.get_command(build_app(argv))
     # Typer/Click print help and usage through sys.stdout/sys.stderr: point them at ours.
     saved = sys.stdout, sys.stderr
@@ -43,6 +46,8 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
 
             traceback.print_exc(file=io.stderr)
         message, code = describe(error)
+        if code == ExitCode.AUTH and getattr(error, "status", None) in (401, 403):
+            message += f"; {deps.login_hint()}"  # the service rejected the credentials
         io.stdout.flush()
         if message:  # empty when Typer already showed help (`convo` alone)
             io.info(f"convo: error: {message}")

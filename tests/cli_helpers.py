@@ -29,10 +29,10 @@ class Result:
 
 
 def convo(*argv: str, stdin: str = "", tty: bool = False, width: int = 100,
-          **env: str) -> Result:
+          http_transport: Any = None, **env: str) -> Result:
     """`convo ARGV…` with standard output piped (default) or a forced terminal."""
     io = IOStreams.test(tty=tty, stdin=stdin, width=width)
-    code = run(list(argv), io, {**os.environ, **env})
+    code = run(list(argv), io, {**os.environ, **env}, http_transport=http_transport)
     return Result(code, io.out(), io.err())
 
 

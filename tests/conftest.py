@@ -10,7 +10,9 @@ import pytest
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
     for name in list(os.environ):
-        if name.startswith(("TWILIO_", "CONVO_")) or name in ("NO_COLOR", "FORCE_COLOR"):
+        # A machine's proxy settings would route the loopback servers of the tests too.
+        if name.startswith(("TWILIO_", "CONVO_")) or name in ("NO_COLOR", "FORCE_COLOR") or \
+                name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     home.mkdir()

@@ -71,7 +71,7 @@ def fails(code: int, line: str, *argv: str, stdin: str = "") -> None:
      "--anchor must be 'end' or a message index, not 'first'"),
     (["messages", "standup", "--anchor", "9"], "--anchor 9 is past the last message index, 0"),
     (["send", "standup", ""], "the message is empty: nothing sent"),
-    (["--profile", "work", "list"], "unknown profile 'work' (this version knows only 'local')"),
+    (["--profile", "work", "list"], "unknown profile 'work'; see: convo profiles"),
 ])
 def test_rejected_before_anything_is_written(standup, argv, line):
     before = state(standup)

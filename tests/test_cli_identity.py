@@ -22,7 +22,7 @@ def test_identity_precedence():
 
 
 def test_without_any_identity_reading_works_and_writing_explains(monkeypatch):
-    monkeypatch.setattr("convo_cli.factory.login_name", lambda env: None)
+    monkeypatch.setattr("convo_cli.profiles.login_name", lambda env: None)
     assert convo("create", "--unique-name", "room").code == 0
     assert convo("messages", "room").code == 0
     result = convo("join", "room")
@@ -34,7 +34,7 @@ def test_profile_from_the_environment_and_the_flag():
     assert convo("list", CONVO_PROFILE="local").code == 0
     result = convo("list", CONVO_PROFILE="team")
     assert (result.code, result.err) == (
-        2, "convo: error: unknown profile 'team' (this version knows only 'local')\n")
+        2, "convo: error: unknown profile 'team' (from CONVO_PROFILE); see: convo profiles\n")
     assert convo("--profile", "local", "list", CONVO_PROFILE="team").code == 0
 
 

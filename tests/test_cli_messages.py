@@ -132,7 +132,7 @@ def test_a_streamed_json_listing_that_fails_midway_exits_1_with_an_unclosed_arra
         history.send_message(sid, body=f"message {n}")
     real = convo_cli.factory.make_transport
     monkeypatch.setattr(convo_cli.factory, "make_transport",
-                        lambda profile: FailingSecondPage(real(profile)))
+                        lambda *args, **kwargs: FailingSecondPage(real(*args, **kwargs)))
     result = convo("messages", "standup", "--all", "--json")
     assert result.code == 1
     assert result.lines()[0] == "[" and len(result.lines()) == 1 + 100

@@ -114,6 +114,31 @@ class Output:
             return
         self.terminal.chat(items, me=me, empty="No messages.")
 
+    # convo's own records (profiles, whoami): plain dicts rather than REST resources
+
+    def fields(self, record: dict[str, Any]) -> None:
+        """One record: `key<TAB>value` lines when piped, a key/value table on a terminal."""
+        if self.mode == "json":
+            return self._json_object(record)
+        shown = [(key, _plain(value)) for key, value in record.items() if value is not None]
+        if self.mode == "tsv":
+            for key, value in shown:
+                self._write(tsv_line(key, value))
+            return
+        self.terminal.record(shown)
+
+    def records(self, headers: list[str], records: list[dict[str, Any]], *, empty: str) -> None:
+        """Several records, the columns named by `headers` (keys of each record)."""
+        if self.mode == "json":
+            return self._json_array(records)
+        rows = [[_plain(r.get(h)) for h in headers] for r in records]
+        if self.mode == "tsv":
+            for row in rows:
+                self._write(tsv_line(*row))
+            return
+        self.terminal.table([h.replace("_", " ").capitalize() for h in headers], rows,
+                            empty=empty)
+
     # JSON
 
     def _json_object(self, raw: dict[str, Any]) -> None:
@@ -132,6 +157,12 @@ class Output:
             self._write(",\n" + json.dumps(raw))
             self.io.stdout.flush()
         self._write("\n]\n")
+
+
+def _plain(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None if value is None else str(value)
 
 
 def _participant_line(p: Participant) -> str:

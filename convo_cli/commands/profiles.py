@@ -1,0 +1,245 @@
+"""Profiles and credentials: `login`, `logout`, `profiles` (`use`, `remove`), `whoami`.
+
+A secret is read from a hidden prompt on a terminal or from standard input otherwise, never
+from a flag (it would show in the process list and the shell history). The behaviour lives
+in `convo_cli.profiles` and `convo_cli.credentials`; these functions parse, check, and say
+what happened.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, NamedTuple
+
+import typer
+
+from convo_cli.commands import command
+from convo_cli.errors import AuthError, ConvoError, UsageError
+from convo_cli.factory import Factory
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the record as JSON.")]
+ProfileOption = Annotated[str | None, typer.Option(
+    "--profile", help="The profile (default: the one this call would use).",
+    show_default=False)]
+
+
+class LoginOptions(NamedTuple):
+    profile: str | None
+    twilio: bool = False
+    server: str | None = None
+    account_sid: str | None = None
+    api_key: str | None = None
+    identity: str | None = None
+    service_sid: str | None = None
+    insecure_storage: bool = False
+    verify: bool = True
+
+
+def run_login(opts: LoginOptions, deps: Factory) -> None:
+    from convo_cli import profiles
+
+    name = opts.profile or deps.profile_name
+    if not name:
+        raise UsageError("login needs --profile NAME")
+    if opts.twilio == (opts.server is not None):
+        raise UsageError("login needs exactly one of --twilio or --server URL")
+    if not opts.account_sid:
+        raise UsageError("login needs --account-sid AC…")
+    profile = profiles.build_profile(
+        name, kind="twilio" if opts.twilio else "server", account_sid=opts.account_sid,
+        base_url=opts.server, api_key=opts.api_key, identity=opts.identity,
+        service_sid=opts.service_sid, insecure_storage=opts.insecure_storage)
+    secret = _read_secret(deps, "API key secret" if opts.api_key else "Auth token",
+                          profile.username or "")
+    if opts.verify:
+        _verify(profile, secret, deps)
+    where = profiles.login(profile, secret, deps.env, activate=True)
+    place = "the OS keyring" if where == "keyring" else "an unencrypted file (--insecure-storage)"
+    deps.io.info(f"Logged in: profile {name!r} ({profile.kind}, {profile.username}); "
+                 f"the secret is in {place}. {name!r} is now the active profile "
+                 "(back to the built-in engine: convo profiles use local).")
+
+
+def _read_secret(deps: Factory, what: str, username: str) -> str:
+    from convo_cli.credentials import CredentialsError, check_secret
+
+    if deps.io.stdin_tty:
+        import getpass
+
+        secret = getpass.getpass(f"{what} for {username} (hidden): ")
+    else:
+        secret = deps.io.stdin.read()
+    if not secret.strip():
+        raise CredentialsError(f"no {what.lower()} given: pipe it on standard input "
+                               "(printf %s \"$TOKEN\" | convo login …) or run login on a terminal")
+    return check_secret(secret)
+
+
+def _verify(profile, secret: str, deps: Factory) -> None:  # type: ignore[no-untyped-def]
+    """One cheap read with the new credentials, so a mistyped token fails now, not later."""
+    from convo_cli.api.client import Client
+    from convo_cli.api.errors import ApiError
+    from convo_cli.api.http import TWILIO_BASE_URL, HttpTransport
+
+    base_url = profile.base_url or TWILIO_BASE_URL
+    transport = HttpTransport(base_url, username=profile.username, password=secret,
+                              transport=deps.http_transport)
+    client = Client(transport, service_sid=profile.service_sid)
+    try:
+        client.call("GET", client.path("Conversations"), params=(("PageSize", "1"),))
+    except ApiError as error:
+        if error.status in (401, 403):
+            raise AuthError(f"{base_url} rejected the credentials for {profile.username}"
+                            f"{error.detail()}; nothing was stored") from None
+        raise ConvoError(f"cannot verify the credentials: {error}; nothing was stored "
+                         "(--no-verify stores them unchecked)") from None
+    except ConvoError:
+        raise
+    except Exception as error:  # TransportError: unreachable, with the URL in its text
+        raise ConvoError(f"{error}; nothing was stored (--no-verify stores the credentials "
+                         "unchecked)") from None
+    finally:
+        client.close()
+
+
+def run_logout(profile: str | None, deps: Factory) -> None:
+    from convo_cli import profiles
+
+    name = profile or deps.profile().name
+    if name == profiles.LOCAL and profile is None:
+        raise UsageError("the local profile has no credentials; name one: "
+                         "convo logout --profile NAME")
+    if profiles.logout(name, deps.env):
+        deps.io.info(f"Logged out of {name!r}: its secret is deleted (the profile stays; "
+                     f"convo profiles remove {name} forgets it).")
+    else:
+        deps.io.info(f"No secret was stored for {name!r}.")
+
+
+def run_profiles(as_json: bool, deps: Factory) -> None:
+    from convo_cli import profiles
+
+    records = [{"name": p.name, "active": active, "kind": p.kind,
+                "base_url": p.base_url or (profiles.TWILIO_BASE_URL if p.kind == "twilio"
+                                           else None),
+                "account_sid": p.account_sid, "api_key": p.api_key, "identity": p.identity}
+               for p, active in profiles.list_profiles(deps.env)]
+    output = deps.output(as_json=as_json)
+    if output.mode == "terminal":
+        for record in records:
+            record["active"] = "*" if record["active"] else ""
+    output.records(["active", "name", "kind", "base_url", "account_sid", "identity"], records,
+                   empty="No profiles.")
+
+
+def run_use(name: str, deps: Factory) -> None:
+    from convo_cli import profiles
+
+    profiles.use(name, deps.env)
+    deps.io.info(f"Active profile: {name}.")
+
+
+def run_remove(name: str, deps: Factory) -> None:
+    from convo_cli import profiles
+
+    profiles.remove(name, deps.env)
+    deps.io.info(f"Removed profile {name!r} and its secret.")
+
+
+def run_whoami(as_json: bool, deps: Factory) -> None:
+    from convo_cli.profiles import whoami
+
+    deps.output(as_json=as_json).fields(whoami(deps.profile(), deps.env))
+
+
+def register(app: typer.Typer, wanted: str | None = None) -> None:
+    @command(app, "login", wanted)
+    def login(
+        ctx: typer.Context,
+        profile: Annotated[str | None, typer.Option(
+            "--profile", help="The profile to create or update.", show_default=False)] = None,
+        twilio: Annotated[bool, typer.Option(
+            "--twilio", help="A Twilio account (https://conversations.twilio.com).")] = False,
+        server: Annotated[str | None, typer.Option(
+            "--server", metavar="URL", help="A convo serve, e.g. http://127.0.0.1:8080.",
+            show_default=False)] = None,
+        account_sid: Annotated[str | None, typer.Option(
+            "--account-sid", metavar="AC…", help="The account SID.", show_default=False)]
+        = None,
+        api_key: Annotated[str | None, typer.Option(
+            "--api-key", metavar="SK…", help="Authenticate with this API key (Twilio).",
+            show_default=False)] = None,
+        identity: Annotated[str | None, typer.Option(
+            "--identity", help="Who you are on this profile.", show_default=False)] = None,
+        service_sid: Annotated[str | None, typer.Option(
+            "--service-sid", metavar="IS…", help="A Conversation Service (Twilio).",
+            show_default=False)] = None,
+        insecure_storage: Annotated[bool, typer.Option(
+            "--insecure-storage", help="Keep the secret in a 0600 file, not the OS keyring.")]
+        = False,
+        verify: Annotated[bool, typer.Option(
+            "--verify/--no-verify", help="Check the credentials with one request first.")]
+        = True,
+    ) -> None:
+        """Log in to a convo serve or a Twilio account; the secret goes to the OS keyring.
+
+        The auth token (or API key secret) is read from a hidden prompt, or from standard input when it is not a terminal; never from a flag.
+
+        $ convo login --profile team --server http://127.0.0.1:8080 --account-sid AC… --identity alice
+
+        $ printf %s "$TOKEN" | convo login --profile prod --twilio --account-sid AC…
+        """
+        run_login(LoginOptions(profile, twilio, server, account_sid, api_key, identity,
+                               service_sid, insecure_storage, verify), ctx.obj)
+
+    @command(app, "logout", wanted)
+    def logout(ctx: typer.Context, profile: ProfileOption = None) -> None:
+        """Delete a profile's secret from the OS keyring.
+
+        $ convo logout --profile team
+        """
+        run_logout(profile, ctx.obj)
+
+    @command(app, "whoami", wanted)
+    def whoami(ctx: typer.Context, as_json: JsonOption = False) -> None:
+        """Show the profile, identity and where the credentials come from (never the secret).
+
+        $ convo whoami
+
+        $ convo --profile team whoami --json
+        """
+        run_whoami(as_json, ctx.obj)
+
+    if wanted is not None and wanted != "profiles":
+        return
+    group = typer.Typer(no_args_is_help=False, add_completion=False)
+
+    @group.callback(invoke_without_command=True)
+    def profiles(ctx: typer.Context, as_json: JsonOption = False) -> None:
+        """List profiles (* marks the active one); use or remove one.
+
+        $ convo profiles
+
+        $ convo profiles use team
+        """
+        if ctx.invoked_subcommand is None:
+            run_profiles(as_json, ctx.obj)
+
+    @group.command("use")
+    def use(ctx: typer.Context, name: Annotated[str, typer.Argument(
+            metavar="NAME", show_default=False)]) -> None:
+        """Make a profile the active one.
+
+        $ convo profiles use team
+        """
+        run_use(name, ctx.obj)
+
+    @group.command("remove")
+    def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(
+            metavar="NAME", show_default=False)]) -> None:
+        """Forget a profile and delete its secret.
+
+        $ convo profiles remove team
+        """
+        run_remove(name, ctx.obj)
+
+    app.add_typer(group, name="profiles")
