@@ -187,10 +187,12 @@ def with_active(config: Config, name: str | None) -> Config:
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create the directory 0700 (umask aside). An existing directory is left as it is:
-    it may be one the user chose and shares on purpose."""
+    """Create the directory 0700 (umask aside), and any missing parent likewise. An existing
+    directory is left as it is: it may be one the user chose and shares on purpose."""
     if not path.is_dir():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            ensure_private_dir(path.parent)
+        path.mkdir(mode=0o700, exist_ok=True)
         os.chmod(path, 0o700)
 
 

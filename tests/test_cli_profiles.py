@@ -168,6 +168,9 @@ def test_insecure_storage_is_an_explicit_opt_in_that_warns_on_every_use(tmp_path
         assert used.err.startswith("warning: the secret of profile 'prod' is stored "
                                    f"unencrypted in {tmp_path / 'config'}")
     assert files_containing(TOKEN, tmp_path) == [tmp_path / "config" / "insecure-secrets" / "prod"]
+    for private in ("config", "config/insecure-secrets"):
+        assert (tmp_path / private).stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "config/insecure-secrets/prod").stat().st_mode & 0o777 == 0o600
     assert convo("logout").code == 0
     assert files_containing(TOKEN, tmp_path) == []
 
@@ -261,3 +264,13 @@ def test_network_profiles_go_through_the_proxy_the_environment_names(monkeypatch
         assert len(Proxy.seen) == 1
     finally:
         server.shutdown()
+
+
+def test_a_corrupt_config_is_one_line_naming_the_file(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text("active_profile = [unclosed\n")
+    result = convo("list")
+    assert (result.code, result.out) == (2, "")
+    assert result.err.startswith(f"convo: error: config file {tmp_path / 'config' / 'config.toml'}"
+                                 " is not valid TOML")
+    assert result.err.endswith("; fix or remove it\n") and result.err.count("\n") == 1
