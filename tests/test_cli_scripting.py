@@ -5,8 +5,10 @@ success that prints the existing participant."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +130,24 @@ def test_exists_ok_is_no_excuse_when_the_number_is_bound_in_another_conversation
     assert result.err == ("convo: error: A binding for this participant and proxy address "
                           f"already exists in Conversation CHother [Twilio error 50416] "
                           f"({LINK}50416)\n")
+
+
+README = Path(__file__).parent.parent / "README.md"
+SCRIPT_DIR = Path(sys.executable).parent
+
+
+@pytest.mark.skipif(not (SCRIPT_DIR / "convo").exists() or not shutil.which("jq"),
+                    reason="needs the convo console script and jq")
+def test_the_readme_ci_example_runs_and_runs_again():
+    section = README.read_text().split("## In CI scripts", 1)[1]
+    script = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    env = {**os.environ, "PATH": f"{SCRIPT_DIR}{os.pathsep}{os.environ['PATH']}",
+           "BUILD_ID": "42", "ONCALL_PHONE": SMS, "SERVICE_PHONE": PROXY}
+    for _ in range(2):
+        done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    assert [row[1] or row[2] for row in convo("participants", "deploy-42").rows()] == [
+        "ci-bot", SMS]
+    assert [row[2:] for row in convo("messages", "deploy-42").rows()] == [
+        ["ci-bot", "Deploy 42 started"]] * 2
