@@ -140,15 +140,15 @@ def test_follow_takes_no_anchor_or_direction(bob):
 
 
 class InterruptedPoll:
-    """Ctrl-C landing inside a request: the first poll after the history raises it."""
+    """Ctrl-C landing inside a request: the first poll after `reads` reads of the history."""
 
-    def __init__(self, inner: InProcessTransport) -> None:
-        self.inner, self.base_url, self.reads = inner, inner.base_url, 0
+    def __init__(self, inner: InProcessTransport, reads: int) -> None:
+        self.inner, self.base_url, self.reads = inner, inner.base_url, reads
 
     def send(self, request: Request) -> Response:
         if request.method == "GET" and request.path.endswith("/Messages"):
-            self.reads += 1
-            if self.reads == 3:  # after the two pages of the whole history
+            self.reads -= 1
+            if self.reads < 0:
                 raise KeyboardInterrupt
         return self.inner.send(request)
 
@@ -156,14 +156,25 @@ class InterruptedPoll:
         self.inner.close()
 
 
-def test_all_then_follow_and_an_interrupt_inside_a_request(bob, monkeypatch):
+def interrupted(monkeypatch, argv: list[str], reads: int, **streams) -> tuple[int, IOStreams]:
     import convo_cli.factory
 
-    bob(*(f"more {n}" for n in range(100)))  # 135 messages: two pages
     real = convo_cli.factory.make_transport
     monkeypatch.setattr(convo_cli.factory, "make_transport",
-                        lambda profile: InterruptedPoll(real(profile)))
-    io = IOStreams.test()
-    code = run(["messages", "standup", "--all", "--follow"], io, dict(os.environ))
+                        lambda profile: InterruptedPoll(real(profile), reads))
+    io = IOStreams.test(**streams)
+    return run(argv, io, dict(os.environ)), io
+
+
+def test_all_then_follow_and_an_interrupt_inside_a_request(bob, monkeypatch):
+    bob(*(f"more {n}" for n in range(100)))  # 135 messages: two pages
+    code, io = interrupted(monkeypatch, ["messages", "standup", "--all", "--follow"], 2)
     assert (code, io.err()) == (130, "")
     assert [int(line.split("\t")[0]) for line in io.out().splitlines()] == list(range(135))
+
+
+def test_follow_on_a_terminal_says_how_to_stop(bob, monkeypatch):
+    code, io = interrupted(monkeypatch, ["messages", "standup", "-f", "--page-size", "2"], 1,
+                           tty=True, width=40)
+    assert (code, io.err()) == (130, "Following standup; Ctrl-C to stop.\n")
+    assert io.out() == "you  just now\n  old 33\n  old 34\n"  # USER=alice

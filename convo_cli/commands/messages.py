@@ -15,7 +15,6 @@ from convo_cli.factory import Factory
 
 if TYPE_CHECKING:
     from convo_cli.api.models import Message
-    from convo_cli.render.output import Output
 
 ConversationArg = Annotated[str, typer.Argument(
     metavar="CONVERSATION", help="A CH… SID or a unique name.", show_default=False)]
@@ -58,21 +57,15 @@ def run_messages(opts: MessagesOptions, deps: Factory) -> None:
                                   backwards=backwards)
         except AnchorError as error:
             raise UsageError(f"--anchor {error}") from None
-    if opts.follow:
-        _follow(opts, deps, output, conversation.sid, history, me)
-    else:
-        output.messages(history, me=me)
-
-
-def _follow(opts: MessagesOptions, deps: Factory, output: Output, sid: str,
-            history: Iterable[Message], me: str | None) -> None:
-    """Until Ctrl-C (main turns it into exit 130) or the conversation is deleted (exit 1)."""
+    if not opts.follow:
+        return output.messages(history, me=me)
+    # Until Ctrl-C (exit 130: Typer and main see to it) or the conversation is deleted.
     from convo_cli.api.follow import ConversationDeleted, follow
 
     if output.mode == "terminal":
         deps.io.info(f"Following {opts.conversation}; Ctrl-C to stop.")
     try:
-        output.message_stream(follow(deps.client(), sid, history), me=me)
+        output.message_stream(follow(client, conversation.sid, history), me=me)
     except ConversationDeleted:
         raise ConvoError(f"conversation {opts.conversation!r} was deleted") from None
 

@@ -28,8 +28,8 @@ def parse_time(iso: str | None) -> float | None:
 
 
 def relative_time(iso: str | None, now: float) -> str:
-    """"just now", "5 min ago", "today 14:03", "yesterday 14:03", then the local date and
-    time; unparsable text as it came."""
+    """How long ago, while recent: "just now", "5 min ago", "today 14:03", "yesterday 14:03";
+    then the local date and time. Unparsable text as it came."""
     moment = parse_time(iso)
     if moment is None:
         return iso or ""
