@@ -24,6 +24,7 @@ def loaded(body: str) -> list[str]:
 
 def test_api_package_imports_neither_typer_nor_rich_nor_httpx():
     assert loaded("import convo_cli.api, convo_cli.api.client, convo_cli.api.history, "
+                  "convo_cli.api.follow, "
                   "convo_cli.api.paging, convo_cli.api.models, convo_cli.api.http") == []
 
 

@@ -18,6 +18,7 @@ from convo_cli.render.text import terminal_safe, tsv_field, tsv_line
 HOSTILE = ("[bold red]pwned[/] :smile: \x1b[31mred\x1b[0m \x1b]0;new title\x07 "
            "\x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\ \x9b2J \x7f \r over "
            "\u202egnp.exe \u2066iso\u2069 caf\u00e9 \U0001f600")
+SENT = 1795428000.0  # 2026-11-23T10:00:00Z, when `message` was sent
 
 
 def message(body: str | None, *, media: bool = False, author: str = "mallory") -> Message:
@@ -57,14 +58,15 @@ def utc(monkeypatch):
 
 def test_a_hostile_body_on_a_terminal_prints_literally(utc):
     io = IOStreams.test(tty=True, width=400)
-    Output(io).messages([message(HOSTILE)])
-    assert io.out() == f"2026-11-23 10:00 mallory: {terminal_safe(HOSTILE)}\n"
+    Output(io, clock=lambda: SENT + 90).messages([message(HOSTILE)])
+    assert io.out() == f"mallory  1 min ago\n  {terminal_safe(HOSTILE)}\n"
     assert "\x1b" not in io.out() and "\x07" not in io.out() and "\u202e" not in io.out()
 
 
 def test_with_colour_only_convos_own_styles_reach_the_terminal(utc):
     io = IOStreams.test(tty=True, color=True, width=400)
-    Output(io).messages([message("\x1b]0;title\x07[red]x[/red]", author="\x1b[2Jeve")])
+    Output(io, clock=lambda: SENT).messages([message("\x1b]0;title\x07[red]x[/red]",
+                                                     author="\x1b[2Jeve")])
     out = io.out()
     assert "\\x1b]0;title\\x07[red]x[/red]" in out and "\\x1b[2Jeve" in out
     # Every real escape is an SGR style (colour, bold, dim) that convo chose.
@@ -72,7 +74,7 @@ def test_with_colour_only_convos_own_styles_reach_the_terminal(utc):
 
     assert re.findall(r"\x1b[^m]*m", out)
     assert re.sub(r"\x1b\[[0-9;]*m", "", out) == (
-        "2026-11-23 10:00 \\x1b[2Jeve: \\x1b]0;title\\x07[red]x[/red]\n")
+        "\\x1b[2Jeve  just now\n  \\x1b]0;title\\x07[red]x[/red]\n")
 
 
 def test_hostile_text_in_a_terminal_table_is_neutralised():

@@ -17,6 +17,7 @@ from itertools import islice, takewhile
 
 from convo_cli.api.client import Client
 from convo_cli.api.models import Message
+from convo_cli.api.paging import Page, iterate_items
 
 SCAN_PAGE = 100  # the most the API returns per page: fewest round trips when paging through
 
@@ -96,4 +97,9 @@ def _tail(items: Iterable[Message], n: int) -> deque[Message]:
 
 def read_all(client: Client, conversation_sid: str) -> Iterator[Message]:
     """The whole history, oldest first, streamed page by page."""
-    return client.list_messages(conversation_sid, order="asc", page_size=SCAN_PAGE)
+    return iterate_items(read_all_pages(client, conversation_sid))
+
+
+def read_all_pages(client: Client, conversation_sid: str) -> Iterator[Page[Message]]:
+    """The same, a page at a time (for a progress count)."""
+    return client.message_pages(conversation_sid, order="asc", page_size=SCAN_PAGE)

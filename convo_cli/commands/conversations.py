@@ -6,8 +6,10 @@ from typing import Annotated, NamedTuple
 
 import typer
 
+from convo_cli.api.errors import ApiError
 from convo_cli.commands import command
 from convo_cli.commands.checks import check_attributes
+from convo_cli.errors import UsageError
 from convo_cli.factory import Factory
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
@@ -19,12 +21,26 @@ class CreateOptions(NamedTuple):
     unique_name: str | None = None
     attributes: str | None = None
     as_json: bool = False
+    if_missing: bool = False
 
 
 def run_create(opts: CreateOptions, deps: Factory) -> None:
     attributes = check_attributes(opts.attributes)
-    conversation = deps.client().create_conversation(
-        friendly_name=opts.friendly_name, unique_name=opts.unique_name, attributes=attributes)
+    if opts.if_missing and not opts.unique_name:
+        raise UsageError("--if-missing needs --unique-name: the name that finds an existing "
+                         "conversation")
+    client = deps.client()
+    try:
+        conversation = client.create_conversation(
+            friendly_name=opts.friendly_name, unique_name=opts.unique_name, attributes=attributes)
+    except ApiError as error:
+        # Create first and fetch on conflict, rather than the reverse: two scripts racing
+        # to create the same name both end up with the one conversation.
+        if not (opts.if_missing and error.code == 50353):
+            raise
+        assert opts.unique_name is not None
+        conversation = client.fetch_conversation(opts.unique_name)
+        deps.io.info(f"{opts.unique_name} exists already: nothing created.")
     deps.output(as_json=opts.as_json).conversation(conversation)
 
 
@@ -59,14 +75,20 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         attributes: Annotated[str | None, typer.Option(
             "--attributes", help="A JSON document stored with it.")] = None,
         as_json: JsonOption = False,
+        if_missing: Annotated[bool, typer.Option(
+            "--if-missing", help="When --unique-name exists already, print that conversation "
+            "instead of failing (get or create).")] = False,
     ) -> None:
         """Create a conversation.
 
         $ convo create --friendly-name "Daily standup" --unique-name standup
 
         $ SID=$(convo create --unique-name deploy-42 --json | jq -r .sid)
+
+        $ convo create --unique-name deploy-42 --if-missing
         """
-        run_create(CreateOptions(friendly_name, unique_name, attributes, as_json), ctx.obj)
+        run_create(CreateOptions(friendly_name, unique_name, attributes, as_json, if_missing),
+                   ctx.obj)
 
     @command(app, "list", wanted)
     def list_(

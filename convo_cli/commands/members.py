@@ -6,8 +6,10 @@ from typing import Annotated, NamedTuple
 
 import typer
 
-from convo_cli.commands import command
+from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError
+from convo_cli.api.models import Participant
+from convo_cli.commands import command
 from convo_cli.commands.checks import check_attributes, check_binding, resolve_conversation
 from convo_cli.errors import ConvoError
 from convo_cli.factory import Factory
@@ -15,6 +17,8 @@ from convo_cli.factory import Factory
 ConversationArg = Annotated[str, typer.Argument(
     metavar="CONVERSATION", help="A CH… SID or a unique name.", show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
+ExistsOkOption = Annotated[bool, typer.Option(
+    "--exists-ok", help="Already a participant is a success: print that participant.")]
 
 
 class AddOptions(NamedTuple):
@@ -22,6 +26,7 @@ class AddOptions(NamedTuple):
     identity: str
     attributes: str | None = None
     as_json: bool = False
+    exists_ok: bool = False
 
 
 def run_add(opts: AddOptions, deps: Factory) -> None:
@@ -32,20 +37,25 @@ def run_add(opts: AddOptions, deps: Factory) -> None:
         participant = client.add_participant(conversation.sid, identity=opts.identity,
                                              attributes=attributes)
     except ApiError as error:
-        if error.code == 50433:
+        if error.code != 50433:
+            raise
+        if not opts.exists_ok:
             raise ConvoError(f"{opts.identity} is already a participant of "
                              f"{opts.conversation}{error.detail()}") from error
-        raise
+        participant = client.fetch_participant(conversation.sid, opts.identity)
+        deps.io.info(f"{opts.identity} is already a participant of {opts.conversation}.")
     deps.output(as_json=opts.as_json).participant(participant)
 
 
 class JoinOptions(NamedTuple):
     conversation: str
     as_json: bool = False
+    exists_ok: bool = False
 
 
 def run_join(opts: JoinOptions, deps: Factory) -> None:
-    run_add(AddOptions(opts.conversation, deps.identity(), as_json=opts.as_json), deps)
+    run_add(AddOptions(opts.conversation, deps.identity(), as_json=opts.as_json,
+                       exists_ok=opts.exists_ok), deps)
 
 
 class LeaveOptions(NamedTuple):
@@ -74,15 +84,33 @@ class AddSmsOptions(NamedTuple):
     address: str
     proxy_address: str
     as_json: bool = False
+    exists_ok: bool = False
 
 
 def run_add_sms(opts: AddSmsOptions, deps: Factory) -> None:
     check_binding(opts.address, opts.proxy_address)
     client = deps.client()
     conversation = resolve_conversation(client, opts.conversation)
-    participant = client.add_participant(conversation.sid, address=opts.address,
-                                         proxy_address=opts.proxy_address)
+    try:
+        participant = client.add_participant(conversation.sid, address=opts.address,
+                                             proxy_address=opts.proxy_address)
+    except ApiError as error:
+        existing = None
+        if opts.exists_ok and error.code == 50416:
+            existing = _with_binding(client, conversation.sid, opts.address, opts.proxy_address)
+        if existing is None:
+            raise
+        participant = existing
+        deps.io.info(f"{opts.address} is already a participant of {opts.conversation}.")
     deps.output(as_json=opts.as_json).participant(participant)
+
+
+def _with_binding(client: Client, conversation_sid: str, address: str,
+                  proxy_address: str) -> Participant | None:
+    """The participant bound to this very pair. There is no fetch by address, and on Twilio
+    50416 also means the pair is bound in another conversation: that is still a failure."""
+    return next((p for p in client.list_participants(conversation_sid)
+                 if (p.address, p.proxy_address) == (address, proxy_address)), None)
 
 
 class ParticipantsOptions(NamedTuple):
@@ -98,12 +126,15 @@ def run_participants(opts: ParticipantsOptions, deps: Factory) -> None:
 
 def register(app: typer.Typer, wanted: str | None = None) -> None:
     @command(app, "join", wanted)
-    def join(ctx: typer.Context, conversation: ConversationArg, as_json: JsonOption = False) -> None:
+    def join(ctx: typer.Context, conversation: ConversationArg, as_json: JsonOption = False,
+             exists_ok: ExistsOkOption = False) -> None:
         """Join a conversation as your identity.
 
         $ convo join standup
+
+        $ convo join deploy-42 --exists-ok
         """
-        run_join(JoinOptions(conversation, as_json), ctx.obj)
+        run_join(JoinOptions(conversation, as_json, exists_ok), ctx.obj)
 
     @command(app, "leave", wanted)
     def leave(ctx: typer.Context, conversation: ConversationArg) -> None:
@@ -122,12 +153,15 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         attributes: Annotated[str | None, typer.Option(
             "--attributes", help="A JSON document stored with the participant.")] = None,
         as_json: JsonOption = False,
+        exists_ok: ExistsOkOption = False,
     ) -> None:
         """Add a chat participant.
 
         $ convo add standup bob
+
+        $ convo add deploy-42 ci-bot --exists-ok
         """
-        run_add(AddOptions(conversation, identity, attributes, as_json), ctx.obj)
+        run_add(AddOptions(conversation, identity, attributes, as_json, exists_ok), ctx.obj)
 
     @command(app, "add-sms", wanted)
     def add_sms(
@@ -139,12 +173,16 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         proxy_address: Annotated[str, typer.Option(
             "--proxy-address", help="Your service's number they talk to.", show_default=False)],
         as_json: JsonOption = False,
+        exists_ok: ExistsOkOption = False,
     ) -> None:
         """Add an SMS or WhatsApp participant.
 
         $ convo add-sms standup --address +15551234567 --proxy-address +14445550100
+
+        $ convo add-sms deploy-42 --address +15551234567 --proxy-address +14445550100 --exists-ok
         """
-        run_add_sms(AddSmsOptions(conversation, address, proxy_address, as_json), ctx.obj)
+        run_add_sms(AddSmsOptions(conversation, address, proxy_address, as_json, exists_ok),
+                    ctx.obj)
 
     @command(app, "participants", wanted)
     def participants(ctx: typer.Context, conversation: ConversationArg,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, NamedTuple
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
 from convo_cli.commands import command
 from convo_cli.commands.checks import (check_page_size, parse_anchor, parse_direction,
                                        resolve_conversation)
-from convo_cli.errors import UsageError
+from convo_cli.errors import ConvoError, UsageError
 from convo_cli.factory import Factory
+
+if TYPE_CHECKING:
+    from convo_cli.api.models import Message
 
 ConversationArg = Annotated[str, typer.Argument(
     metavar="CONVERSATION", help="A CH… SID or a unique name.", show_default=False)]
@@ -25,10 +29,11 @@ class MessagesOptions(NamedTuple):
     direction: str = "backwards"
     all: bool = False
     as_json: bool = False
+    follow: bool = False
 
 
 def run_messages(opts: MessagesOptions, deps: Factory) -> None:
-    from convo_cli.api.history import AnchorError, read_all, read_window
+    from convo_cli.api.history import AnchorError, read_all_pages, read_window
 
     page_size = check_page_size(opts.page_size)
     anchor = parse_anchor(opts.anchor)
@@ -36,19 +41,33 @@ def run_messages(opts: MessagesOptions, deps: Factory) -> None:
     if opts.all and (anchor is not None or not backwards or page_size != DEFAULT_PAGE_SIZE):
         raise UsageError("--all reads the whole history, oldest first: it takes no "
                          "--anchor, --direction or --page-size")
+    if opts.follow and (anchor is not None or not backwards):
+        raise UsageError("--follow starts from the latest messages: it takes no --anchor or "
+                         "--direction")
     client = deps.client()
     conversation = resolve_conversation(client, opts.conversation)
     output = deps.output(as_json=opts.as_json)
     me = _identity_or_none(deps)
     if opts.all:
-        output.messages(read_all(client, conversation.sid), me=me)
-        return
+        history: Iterable[Message] = output.progress(
+            read_all_pages(client, conversation.sid), "Reading messages\u2026")
+    else:
+        try:
+            history = read_window(client, conversation.sid, page_size=page_size, anchor=anchor,
+                                  backwards=backwards)
+        except AnchorError as error:
+            raise UsageError(f"--anchor {error}") from None
+    if not opts.follow:
+        return output.messages(history, me=me)
+    # Until Ctrl-C (exit 130: Typer and main see to it) or the conversation is deleted.
+    from convo_cli.api.follow import ConversationDeleted, follow
+
+    if output.mode == "terminal":
+        deps.io.info(f"Following {opts.conversation}; Ctrl-C to stop.")
     try:
-        window = read_window(client, conversation.sid, page_size=page_size, anchor=anchor,
-                             backwards=backwards)
-    except AnchorError as error:
-        raise UsageError(f"--anchor {error}") from None
-    output.messages(window, me=me)
+        output.message_stream(follow(client, conversation.sid, history), me=me)
+    except ConversationDeleted:
+        raise ConvoError(f"conversation {opts.conversation!r} was deleted") from None
 
 
 def _identity_or_none(deps: Factory) -> str | None:
@@ -98,6 +117,9 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         all_: Annotated[bool, typer.Option(
             "--all", help="The whole history, oldest first, streamed.")] = False,
         as_json: JsonOption = False,
+        follow: Annotated[bool, typer.Option(
+            "--follow", "-f", help="Then print new messages as they arrive, until Ctrl-C "
+            "(with --json, one object a line).")] = False,
     ) -> None:
         """Show a conversation's messages, oldest first: the latest 30 by default.
 
@@ -106,9 +128,11 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         $ convo messages standup --anchor 100 --direction forwards --page-size 10
 
         $ convo messages standup --all --json > history.json
+
+        $ convo messages standup --follow
         """
-        run_messages(MessagesOptions(conversation, page_size, anchor, direction, all_, as_json),
-                     ctx.obj)
+        run_messages(MessagesOptions(conversation, page_size, anchor, direction, all_, as_json,
+                                     follow), ctx.obj)
 
     @command(app, "send", wanted)
     def send(

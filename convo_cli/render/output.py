@@ -10,14 +10,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from convo_cli.api.models import Conversation, Message, Participant, ParticipantConversation
+from convo_cli.api.paging import Page, iterate_items
 from convo_cli.render.streams import IOStreams
 from convo_cli.render.text import tsv_line
 
 MEDIA = "[media]"  # a message with media and no body
+T = TypeVar("T")
 
 
 def message_text(message: Message) -> str:
@@ -27,8 +30,9 @@ def message_text(message: Message) -> str:
 
 
 class Output:
-    def __init__(self, io: IOStreams, *, as_json: bool = False) -> None:
-        self.io = io
+    def __init__(self, io: IOStreams, *, as_json: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.io, self.clock = io, clock  # the clock says how long ago a message was sent
         self.mode = "json" if as_json else ("terminal" if io.stdout_tty else "tsv")
         self._terminal: Any = None
 
@@ -37,7 +41,7 @@ class Output:
         if self._terminal is None:
             from convo_cli.render.terminal import Terminal
 
-            self._terminal = Terminal(self.io)
+            self._terminal = Terminal(self.io, clock=self.clock)
         return self._terminal
 
     def _write(self, text: str) -> None:
@@ -138,6 +142,28 @@ class Output:
             return
         self.terminal.table([h.replace("_", " ").capitalize() for h in headers], rows,
                             empty=empty)
+
+    def message_stream(self, items: Iterable[Message], *, me: str | None = None) -> None:
+        """Messages as they come, for as long as they come (`--follow`): each is written and
+        flushed at once, for a pipe's reader too; as JSON, one object a line."""
+        for m in items:
+            if self.mode == "json":
+                self._write(json.dumps(m.raw) + "\n")
+            elif self.mode == "tsv":
+                self._write(_message_line(m))
+            else:
+                self.terminal.chat([m], me=me)
+            self.io.stdout.flush()
+
+    def progress(self, pages: Iterator[Page[T]], label: str) -> Iterator[T]:
+        """The items of a listing read page by page, counted on standard error while the
+        next page loads, when both standard output and error are a terminal (not piped,
+        not `--json`)."""
+        if self.mode != "terminal" or not self.io.stderr_tty:
+            return iterate_items(pages)
+        from convo_cli.render.progress import counted
+
+        return counted(pages, self.io.stderr, label)
 
     # JSON
 

@@ -13,9 +13,11 @@ from typing import TextIO
 
 class IOStreams:
     def __init__(self, stdout: TextIO, stderr: TextIO, stdin: TextIO, stdout_tty: bool,
-                 stdin_tty: bool, color: bool, width: int | None = None) -> None:
+                 stdin_tty: bool, color: bool, width: int | None = None, *,
+                 stderr_tty: bool = False) -> None:
         self.stdout, self.stderr, self.stdin = stdout, stderr, stdin
         self.stdout_tty, self.stdin_tty, self.color = stdout_tty, stdin_tty, color
+        self.stderr_tty = stderr_tty  # progress is drawn in place only on a terminal
         self.width = width  # None: ask the terminal
 
     @classmethod
@@ -24,13 +26,15 @@ class IOStreams:
         tty = _isatty(sys.stdout)
         # https://no-color.org: any non-empty NO_COLOR turns colour off.
         color = tty and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
-        return cls(sys.stdout, sys.stderr, sys.stdin, tty, _isatty(sys.stdin), color)
+        return cls(sys.stdout, sys.stderr, sys.stdin, tty, _isatty(sys.stdin), color,
+                   stderr_tty=_isatty(sys.stderr))
 
     @classmethod
     def test(cls, *, tty: bool = False, stdin: str = "", stdin_tty: bool = False,
-             color: bool = False, width: int = 100) -> IOStreams:
+             color: bool = False, width: int = 100, stderr_tty: bool = False) -> IOStreams:
         """Captured streams; `tty=True` forces terminal rendering at a fixed width."""
-        return cls(io.StringIO(), io.StringIO(), io.StringIO(stdin), tty, stdin_tty, color, width)
+        return cls(io.StringIO(), io.StringIO(), io.StringIO(stdin), tty, stdin_tty, color, width,
+                   stderr_tty=stderr_tty)
 
     def out(self) -> str:
         return self.stdout.getvalue()  # type: ignore[attr-defined]

@@ -7,19 +7,21 @@ already visible escapes by then. The console has markup, emoji codes and highlig
 
 from __future__ import annotations
 
-import calendar
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from convo_cli.api.models import Message
+from convo_cli.render.chat import (SAME_GROUP, author_label, author_style, parse_time,
+                                   relative_time)
 from convo_cli.render.streams import IOStreams
 from convo_cli.render.text import terminal_safe
 
 Cell = str | int | None
+INDENT = 2  # a message body sits under its heading
 
 
 def safe(value: Cell) -> Text:
@@ -27,8 +29,11 @@ def safe(value: Cell) -> Text:
 
 
 class Terminal:
-    def __init__(self, io: IOStreams) -> None:
-        self.io = io
+    def __init__(self, io: IOStreams, *, clock: Callable[[], float] = time.time) -> None:
+        self.io, self.clock = io, clock
+        # The author and time of the last chat heading: kept across calls, so that a followed
+        # conversation gets a new heading only when the author changes or time has passed.
+        self._heading: tuple[str | None, float] | None = None
         self.console = Console(
             file=io.stdout, force_terminal=True, no_color=not io.color,
             color_system="auto" if io.color else None, width=io.width,
@@ -38,11 +43,8 @@ class Terminal:
     @staticmethod
     def when(iso: str | None) -> str | None:
         """`2026-11-23T10:00:00Z` in local time, to the minute; unparsable text as it came."""
-        if not iso:
-            return iso
-        try:
-            moment = calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
-        except ValueError:
+        moment = parse_time(iso)
+        if moment is None:
             return iso
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
 
@@ -70,20 +72,29 @@ class Terminal:
 
     def chat(self, messages: Iterable[Message], *, me: str | None = None,
              empty: str | None = None) -> None:
-        """One message a line, oldest first: time, author, body (its own lines kept). Printed
-        as it comes, so a long `--all` history streams."""
-        from convo_cli.render.output import message_text
-
+        """Oldest first, as a chat reads: a heading (author, time) over each run of one
+        author's messages, each body wrapped to the width and indented under it. Printed
+        message by message, so a long `--all` history and `--follow` stream."""
         count = 0
         for m in messages:
-            author_style = "bold green" if me is not None and m.author == me else "bold cyan"
-            line = Text.assemble(
-                (f"{self.when(m.date_created) or ''} ", "dim"),
-                (terminal_safe(m.author or "system"), author_style),
-                (": ", "dim"),
-                terminal_safe(message_text(m)),
-            )
-            self.console.print(line)
+            self.console.print(Text("\n").join(self._chat_lines(m, me)))
             count += 1
         if count == 0 and empty:
             self.io.info(empty)
+
+    def _chat_lines(self, m: Message, me: str | None) -> list[Text]:
+        from convo_cli.render.output import message_text
+
+        lines = []
+        moment, heading = parse_time(m.date_created), self._heading
+        if (heading is None or moment is None or heading[0] != m.author
+                or moment - heading[1] > SAME_GROUP):
+            lines.append(Text.assemble(
+                (terminal_safe(author_label(m.author, me)), author_style(m.author, me)),
+                ("  " + relative_time(m.date_created, self.clock()), "dim")))
+            self._heading = None if moment is None else (m.author, moment)
+        body = Text(terminal_safe(message_text(m)))
+        for line in body.wrap(self.console, max(self.console.width - INDENT, 1)):
+            line.rstrip()
+            lines.append(Text(" " * INDENT) + line if line.plain else line)
+        return lines

@@ -1,0 +1,69 @@
+"""How a message history reads on a terminal: who wrote (a stable colour per author, "you"
+for my own messages, a phone number marked as SMS or WhatsApp) and when (relative while
+recent). Plain strings and Rich style names: the Terminal draws them."""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+import zlib
+
+# Standard ANSI colours, which every terminal theme keeps readable on its own background.
+PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red")
+ME_STYLE = "bold"
+# The author of a message from an SMS or WhatsApp participant is their address.
+PHONE_AUTHOR = re.compile(r"(whatsapp:)?(\+[1-9][0-9]{1,14})")
+SAME_GROUP = 120  # seconds: the same author's messages this close share one heading
+
+
+def parse_time(iso: str | None) -> float | None:
+    """`2026-11-23T10:00:00Z` as epoch seconds; None when absent or unparsable."""
+    if not iso:
+        return None
+    try:
+        return float(calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")))
+    except ValueError:
+        return None
+
+
+def relative_time(iso: str | None, now: float) -> str:
+    """How long ago, while recent: "just now", "5 min ago", "today 14:03", "yesterday 14:03";
+    then the local date and time. Unparsable text as it came."""
+    moment = parse_time(iso)
+    if moment is None:
+        return iso or ""
+    ago = now - moment
+    if abs(ago) < 60:  # a little in the future too: clocks differ
+        return "just now"
+    if 0 < ago < 3600:
+        return f"{int(ago // 60)} min ago"
+    then, today = time.localtime(moment), time.localtime(now)
+    days = _day_number(today) - _day_number(then)
+    if days in (0, 1):
+        return f"{'today' if days == 0 else 'yesterday'} {time.strftime('%H:%M', then)}"
+    return time.strftime("%Y-%m-%d %H:%M", then)
+
+
+def _day_number(moment: time.struct_time) -> int:
+    return calendar.timegm((moment.tm_year, moment.tm_mon, moment.tm_mday, 0, 0, 0)) // 86400
+
+
+def author_label(author: str | None, me: str | None = None) -> str:
+    """What the heading shows: `you`, `+15551234567 (SMS)`, or the identity as it is."""
+    if author is None:
+        return "system"
+    if me is not None and author == me:
+        return "you"
+    phone = PHONE_AUTHOR.fullmatch(author)
+    if phone:
+        return f"{phone.group(2)} ({'WhatsApp' if phone.group(1) else 'SMS'})"
+    return author
+
+
+def author_style(author: str | None, me: str | None = None) -> str:
+    """My own messages stand apart; everyone else gets a colour of their own, the same on
+    every run and machine (a CRC of the identity: Python's `hash` is salted per process)."""
+    if me is not None and author == me:
+        return ME_STYLE
+    return "bold " + PALETTE[zlib.crc32((author or "").encode()) % len(PALETTE)]
