@@ -90,9 +90,9 @@ class Output:
                 self._write(_participant_line(p))
             return
         rows = [(p.sid, p.identity if p.identity is not None else p.address,
-                 p.proxy_address, self.terminal.when(p.date_created)) for p in items]
-        self.terminal.table(["SID", "Identity / address", "Proxy address", "Joined"], rows,
-                            empty="No participants.")
+                 p.proxy_address, self.terminal.day(p.date_created)) for p in items]
+        self.terminal.table(["SID", "Participant", "Proxy address", "Joined"], rows,
+                            empty="No participants.", wrap=[1, 2])
 
     def conversations(self, items: Iterable[ParticipantConversation]) -> None:
         if self.mode == "json":
@@ -104,10 +104,10 @@ class Output:
                                      c.conversation_date_created))
             return
         rows = [(c.conversation_sid, c.conversation_unique_name, c.conversation_friendly_name,
-                 c.conversation_state, self.terminal.when(c.conversation_date_created))
+                 c.conversation_state, self.terminal.day(c.conversation_date_created))
                 for c in items]
         self.terminal.table(["SID", "Unique name", "Friendly name", "State", "Created"], rows,
-                            empty="No conversations.")
+                            empty="No conversations.", wrap=[1, 2])
 
     def messages(self, items: Iterable[Message], *, me: str | None = None) -> None:
         if self.mode == "json":
@@ -141,7 +141,7 @@ class Output:
                 self._write(tsv_line(*row))
             return
         self.terminal.table([h.replace("_", " ").capitalize() for h in headers], rows,
-                            empty=empty)
+                            empty=empty, wrap=range(1, len(headers)))
 
     def message_stream(self, items: Iterable[Message], *, me: str | None = None) -> None:
         """Messages as they come, for as long as they come (`--follow`): each is written and

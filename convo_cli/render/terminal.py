@@ -48,6 +48,14 @@ class Terminal:
             return iso
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
 
+    def day(self, iso: str | None) -> str | None:
+        """A table's time, short: "5 min ago", "today 14:03", "yesterday 09:12", then the
+        date alone (the whole record shows the minute)."""
+        if parse_time(iso) is None:
+            return iso
+        text = relative_time(iso, self.clock())
+        return text[:10] if text[:1].isdigit() else text
+
     def record(self, rows: Sequence[tuple[str, Cell]]) -> None:
         table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
         table.add_column(style="bold", no_wrap=True)
@@ -56,11 +64,13 @@ class Terminal:
             table.add_row(Text(label), safe(value))
         self.console.print(table)
 
-    def table(self, headers: Sequence[str], rows: Iterable[Sequence[Cell]], *, empty: str) -> None:
-        table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[Cell]], *, empty: str,
+              wrap: Sequence[int] = ()) -> None:
+        """Only the `wrap` columns (free text: names) fold when the width is short; SIDs,
+        numbers, states and times stay whole on one line, so they can be read and copied."""
+        table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
         for number, header in enumerate(headers):
-            # The first column is a SID: whole, so it can be copied.
-            table.add_column(header, overflow="fold", no_wrap=number == 0)
+            table.add_column(header, overflow="fold", no_wrap=number not in wrap)
         count = 0
         for row in rows:
             table.add_row(*(safe(cell) for cell in row))
