@@ -206,3 +206,32 @@ def test_the_count_is_wiped_when_the_listing_fails():
     with pytest.raises(RuntimeError):
         next(items)
     assert io.err() == "\rReading 2\r         \r"
+
+
+def test_tables_keep_sids_and_numbers_whole_and_times_short():
+    from convo_cli.api.models import Participant, ParticipantConversation
+
+    people = [Participant.from_json({"sid": "MB" + "a" * 32, "identity": "alice",
+                                     "date_created": iso(90)}),
+              Participant.from_json({"sid": "MB" + "b" * 32, "date_created": iso(3 * 86400),
+                                     "messaging_binding": {"address": "+15551234567",
+                                                           "proxy_address": "+14445550100"}})]
+    io = IOStreams.test(tty=True, width=80)
+    Output(io, clock=lambda: NOW).participants(people)
+    assert [line.rstrip() for line in io.out().splitlines()] == [
+        "SID                                 Participant   Proxy address  Joined",
+        f"MB{'a' * 32}  alice                        1 min ago",
+        f"MB{'b' * 32}  +15551234567  +14445550100   2026-11-20",
+    ]
+    rooms = [ParticipantConversation.from_json({
+        "conversation_sid": "CH" + "c" * 32, "conversation_unique_name": "standup",
+        "conversation_friendly_name": "Daily standup of the platform team",
+        "conversation_state": "active", "conversation_date_created": iso(3600)})]
+    io = IOStreams.test(tty=True, width=80)
+    Output(io, clock=lambda: NOW).conversations(rooms)
+    assert [line.rstrip() for line in io.out().splitlines()] == [
+        "SID                                 Unique name  Friendly name  State   Created",
+        f"CH{'c' * 32}  standup      Daily standup  active  today 09:00",
+        "                                                 of the",
+        "                                                 platform team",
+    ]
