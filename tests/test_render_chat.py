@@ -229,9 +229,10 @@ def test_tables_keep_sids_and_numbers_whole_and_times_short():
         "conversation_state": "active", "conversation_date_created": iso(3600)})]
     io = IOStreams.test(tty=True, width=80)
     Output(io, clock=lambda: NOW).conversations(rooms)
-    assert [line.rstrip() for line in io.out().splitlines()] == [
-        "SID                                 Unique name  Friendly name  State   Created",
-        f"CH{'c' * 32}  standup      Daily standup  active  today 09:00",
-        "                                                 of the",
-        "                                                 platform team",
-    ]
+    lines = io.out().splitlines()
+    row = next(line for line in lines if line.startswith("CH"))
+    assert row.split()[:2] == ["CH" + "c" * 32, "standup"]
+    assert row.rstrip().endswith("  active  today 09:00")
+    # Only the free text folds, on word boundaries.
+    assert " ".join(" ".join(line[49:61].split()) for line in lines[lines.index(row):]).split() \
+        == "Daily standup of the platform team".split()
