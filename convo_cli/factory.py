@@ -102,8 +102,12 @@ class Factory:
     def client(self) -> Client:
         if self._client is None:
             from convo_cli.api.client import Client
+            from convo_cli.cache import Recorder, names_file
 
-            self._client = Client(make_transport(self.profile()))
+            profile = self.profile()
+            # Every response goes past the name cache, which shell completion reads.
+            recorder = Recorder(make_transport(profile), names_file(self.env, profile.name))
+            self._client = Client(recorder)
         return self._client
 
     def output(self, *, as_json: bool = False) -> Output:
