@@ -6,14 +6,12 @@ from typing import Annotated, NamedTuple
 
 import typer
 
-from convo_cli.commands import command
+from convo_cli.commands import ConversationArg, command
 from convo_cli.api.errors import ApiError
 from convo_cli.commands.checks import check_attributes, check_binding, resolve_conversation
 from convo_cli.errors import ConvoError
 from convo_cli.factory import Factory
 
-ConversationArg = Annotated[str, typer.Argument(
-    metavar="CONVERSATION", help="A CH… SID or a unique name.", show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
 
 

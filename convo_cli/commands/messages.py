@@ -6,14 +6,12 @@ from typing import Annotated, NamedTuple
 
 import typer
 
-from convo_cli.commands import command
+from convo_cli.commands import ConversationArg, command
 from convo_cli.commands.checks import (check_page_size, parse_anchor, parse_direction,
                                        resolve_conversation)
 from convo_cli.errors import UsageError
 from convo_cli.factory import Factory
 
-ConversationArg = Annotated[str, typer.Argument(
-    metavar="CONVERSATION", help="A CH… SID or a unique name.", show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
 DEFAULT_PAGE_SIZE = 30  # the Conversations SDK's getMessages default
 
