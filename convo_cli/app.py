@@ -28,9 +28,13 @@ COMMANDS = {
 GLOBAL_OPTIONS_WITH_VALUES = ("--profile", "--identity")
 
 HELP = (
-    "A command-line chat client for Conversations, with a built-in Conversations engine.\n\n"
+    "A command-line chat client for Conversations, with a built-in engine.\n\n"
     "CONVERSATION is a CH… SID or a unique name everywhere. Output is a table or a chat on a "
-    "terminal, tab-separated lines when piped, and the REST resource JSON with --json."
+    "terminal, tab-separated lines when piped, and the REST resource JSON with --json.\n\n"
+    '$ convo create --friendly-name "Daily standup" --unique-name standup\n\n'
+    "$ convo join standup\n\n"
+    '$ convo send standup "Deploy is done"\n\n'
+    "$ convo messages standup"
 )
 
 
