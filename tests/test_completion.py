@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 
 from cli_helpers import convo
 from convo_cli import config as cfg
+from convo_cli.app import build_app
 from convo_cli.cache import names_file, write_names
 from convo_cli.completion import script
 from convo_cli.docs import SCRIPTS, ROOT
@@ -54,8 +56,9 @@ def test_tab_completes_a_command_name_in_each_shell(shell, expected):
 
 
 def test_tab_lists_every_command_and_completes_options():
-    assert answer("convo ").split() == ["create", "list", "join", "leave", "add", "add-sms",
-                                        "participants", "messages", "send", "completion"]
+    commands = list(typer.main.get_command(build_app()).commands)  # type: ignore[attr-defined]
+    assert {"create", "messages", "completion"} <= set(commands)
+    assert answer("convo ").split() == commands
     assert answer("convo messages --pa") == "--page-size\n"
     assert answer("convo --pro") == "--profile\n"
     assert answer("convo completion ") == "bash\nzsh\nfish\n"
