@@ -54,13 +54,14 @@ def completion_profile(flag: str | None, env: Mapping[str, str]) -> str:
     (`--profile` > `CONVO_PROFILE` > `TWILIO_*` > the active profile > `local`), worked
     out without failing: a bad config file only means `local`."""
     from convo_cli.config import LOCAL, ConfigError, load_config
-    from convo_cli.profiles import ENV_PROFILE
 
     if flag:
         return flag
     if env.get("CONVO_PROFILE"):
         return env["CONVO_PROFILE"]
     if env.get("TWILIO_ACCOUNT_SID"):
+        from convo_cli.profiles import ENV_PROFILE
+
         return ENV_PROFILE
     try:
         return load_config(env).active or LOCAL

@@ -90,15 +90,21 @@ class _FishComplete(FishComplete):
 COMPLETERS = {"bash": BashComplete, "zsh": _ZshComplete, "fish": _FishComplete}
 
 
-def answer(command: Any, instruction: str, obj: Any, stdout: Any) -> int:
+def answer(instruction: str, obj: Any, stdout: Any) -> int:
     """Answer `_CONVO_COMPLETE=complete_SHELL`: print the candidates for the words in the
     environment. Returns the exit code."""
+    from convo_cli.app import build_app
+
     action, _, shell = instruction.partition("_")
     if action != "complete" or shell not in COMPLETERS:
         raise UsageError(f"{COMPLETE_VAR}={instruction!r}: expected complete_bash, "
                          "complete_zsh or complete_fish")
-    completer = COMPLETERS[shell](command, {"obj": obj}, PROG, COMPLETE_VAR)
+    completer = COMPLETERS[shell](None, {"obj": obj}, PROG, COMPLETE_VAR)
     try:
+        # Once the command is typed, only it is built, as for a normal run (start-up time);
+        # before that, every command, to be offered.
+        words, _ = completer.get_completion_args()
+        completer.cli = typer.main.get_command(build_app(words))
         text = completer.complete()
     except SystemExit as verdict:
         # fish first asks whether there are candidates, and reads the exit status.

@@ -23,17 +23,16 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
 
     io = io or IOStreams.system(env)
     deps = Factory(io, dict(os.environ if env is None else env), debug="--debug" in argv)
-    # A shell asking for completions (a TAB): the words are in the environment, and every
-    # command must be there to be offered.
+    # A shell asking for completions (a TAB): the words are in the environment.
     completing = deps.env.get(COMPLETE_VAR)
-    command = typer.main.get_command(build_app(None if completing else argv))
     # Typer/Click print help and usage through sys.stdout/sys.stderr: point them at ours.
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = io.stdout, io.stderr
     try:
         if completing:
-            code = answer(command, completing, deps, io.stdout)
+            code = answer(completing, deps, io.stdout)
         else:
+            command = typer.main.get_command(build_app(argv))
             result = command.main(args=list(argv), prog_name="convo", obj=deps,
                                   standalone_mode=False)
             code = result if isinstance(result, int) else ExitCode.OK
