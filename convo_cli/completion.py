@@ -1,12 +1,12 @@
 """Shell completion: the scripts for bash, zsh and fish, and the answer to one TAB.
 
-The scripts (Typer's) run `convo` with `_CONVO_COMPLETE=complete_SHELL` and the words typed
-so far in `COMP_WORDS`/`COMP_CWORD` (bash) or `_TYPER_COMPLETE_ARGS` (zsh, fish).
-`convo_cli.main.run` hands such a request to `answer`, with every command built, and Typer
-works out the candidates: command names, options, and for CONVERSATION arguments and
-`--profile` the functions below. Those read the name cache and the config file only: a TAB
-never touches the network, the engine's database or the keyring, and loads neither httpx,
-Rich nor keyring.
+The scripts run `convo` with `_CONVO_COMPLETE=complete_SHELL` and the words typed so far
+in `COMP_WORDS`/`COMP_CWORD` (bash) or `_TYPER_COMPLETE_ARGS` (zsh, fish): Typer's protocol.
+`convo_cli.main.run` hands such a request to `answer`, and Typer's completion classes work
+out the candidates: command names, options, and for CONVERSATION arguments and `--profile`
+the functions below. Those read the name cache and the config file only: a TAB never
+touches the network, the engine's database or the keyring, and loads neither httpx, Rich
+nor keyring.
 
 Every command imports this module (for `complete_conversation`); Typer has already loaded
 everything it imports.
