@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from convo_cli.completion import complete_profile
 from convo_cli.factory import Factory
 
 # Which module registers each command. Building every command's Click parameters costs
@@ -23,13 +24,18 @@ COMMANDS = {
     "participants": "members",
     "messages": "messages", "send": "messages",
     "login": "profiles", "logout": "profiles", "profiles": "profiles", "whoami": "profiles",
+    "completion": "completion",
 }
 GLOBAL_OPTIONS_WITH_VALUES = ("--profile", "--identity")
 
 HELP = (
-    "A command-line chat client for Conversations, with a built-in Conversations engine.\n\n"
+    "A command-line chat client for Conversations, with a built-in engine.\n\n"
     "CONVERSATION is a CH… SID or a unique name everywhere. Output is a table or a chat on a "
-    "terminal, tab-separated lines when piped, and the REST resource JSON with --json."
+    "terminal, tab-separated lines when piped, and the REST resource JSON with --json.\n\n"
+    '$ convo create --friendly-name "Daily standup" --unique-name standup\n\n'
+    "$ convo join standup\n\n"
+    '$ convo send standup "Deploy is done"\n\n'
+    "$ convo messages standup"
 )
 
 
@@ -55,7 +61,8 @@ def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
     def root(
         ctx: typer.Context,
         profile: Annotated[str | None, typer.Option(
-            "--profile", help="The profile to use for this call (default: local).")] = None,
+            "--profile", help="The profile to use for this call (default: local).",
+            autocompletion=complete_profile)] = None,
         identity: Annotated[str | None, typer.Option(
             "--identity", help="Act as this identity (default: $CONVO_IDENTITY, the "
             "profile's, or your login name).")] = None,
@@ -66,7 +73,7 @@ def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
         deps.debug = deps.debug or debug
 
     wanted = command_in(argv) if argv is not None else None
-    for area in sorted(set(COMMANDS.values())):
+    for area in dict.fromkeys(COMMANDS.values()):  # in COMMANDS order, as help lists them
         if wanted is None or COMMANDS[wanted] == area:
             import_module(f"convo_cli.commands.{area}").register(app, wanted)
     if wanted is None:

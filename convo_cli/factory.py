@@ -70,12 +70,15 @@ class Factory:
     def client(self) -> Client:
         if self._client is None:
             from convo_cli.api.client import Client
+            from convo_cli.cache import Recorder, names_file
             from convo_cli.profiles import secret_for
 
             profile = self.profile()
             secret = secret_for(profile, self.env, warn=self.io.info)
             transport = make_transport(profile, secret, http_transport=self.http_transport)
-            self._client = Client(transport, service_sid=profile.service_sid)
+            # Every response goes past the name cache, which shell completion reads.
+            recorder = Recorder(transport, names_file(self.env, profile.name))
+            self._client = Client(recorder, service_sid=profile.service_sid)
         return self._client
 
     def login_hint(self) -> str:

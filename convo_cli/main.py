@@ -21,18 +21,24 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
     import typer
 
     from convo_cli.app import build_app
+    from convo_cli.completion import COMPLETE_VAR, answer
 
     io = io or IOStreams.system(env)
     deps = Factory(io, dict(os.environ if env is None else env), debug="--debug" in argv,
                    http_transport=http_transport)
-    command = typer.main.get_command(build_app(argv))
+    # A shell asking for completions (a TAB): the words are in the environment.
+    completing = deps.env.get(COMPLETE_VAR)
     # Typer/Click print help and usage through sys.stdout/sys.stderr: point them at ours.
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = io.stdout, io.stderr
     try:
-        result = command.main(args=list(argv), prog_name="convo", obj=deps,
-                              standalone_mode=False)
-        code = result if isinstance(result, int) else ExitCode.OK
+        if completing:
+            code = answer(completing, deps, io.stdout)
+        else:
+            command = typer.main.get_command(build_app(argv))
+            result = command.main(args=list(argv), prog_name="convo", obj=deps,
+                                  standalone_mode=False)
+            code = result if isinstance(result, int) else ExitCode.OK
     except KeyboardInterrupt:
         io.info("convo: interrupted")
         code = ExitCode.INTERRUPTED

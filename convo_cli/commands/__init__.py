@@ -4,9 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+
+from convo_cli.completion import complete_conversation
+
+ConversationArg = Annotated[str, typer.Argument(
+    metavar="CONVERSATION", help="A CH… SID or a unique name.", show_default=False,
+    autocompletion=complete_conversation)]
 
 
 def command(app: typer.Typer, name: str, wanted: str | None) -> Callable[[Any], Any]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
-from convo_cli.commands import command
+from convo_cli.commands import ConversationArg, command
 from convo_cli.commands.checks import (check_page_size, parse_anchor, parse_direction,
                                        resolve_conversation)
 from convo_cli.errors import ConvoError, UsageError
@@ -16,8 +16,6 @@ from convo_cli.factory import Factory
 if TYPE_CHECKING:
     from convo_cli.api.models import Message
 
-ConversationArg = Annotated[str, typer.Argument(
-    metavar="CONVERSATION", help="A CH… SID or a unique name.", show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
 DEFAULT_PAGE_SIZE = 30  # the Conversations SDK's getMessages default
 

@@ -13,13 +13,16 @@ from typing import Annotated, NamedTuple
 import typer
 
 from convo_cli.commands import command
+from convo_cli.completion import complete_profile
 from convo_cli.errors import AuthError, ConvoError, UsageError
 from convo_cli.factory import Factory
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the record as JSON.")]
 ProfileOption = Annotated[str | None, typer.Option(
     "--profile", help="The profile (default: the one this call would use).",
-    show_default=False)]
+    show_default=False, autocompletion=complete_profile)]
+NameArg = Annotated[str, typer.Argument(metavar="NAME", show_default=False,
+                                        autocompletion=complete_profile)]
 
 
 class LoginOptions(NamedTuple):
@@ -156,7 +159,8 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
     def login(
         ctx: typer.Context,
         profile: Annotated[str | None, typer.Option(
-            "--profile", help="The profile to create or update.", show_default=False)] = None,
+            "--profile", help="The profile to create or update.", show_default=False,
+            autocompletion=complete_profile)] = None,
         twilio: Annotated[bool, typer.Option(
             "--twilio", help="A Twilio account (https://conversations.twilio.com).")] = False,
         server: Annotated[str | None, typer.Option(
@@ -225,8 +229,7 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
             run_profiles(as_json, ctx.obj)
 
     @group.command("use")
-    def use(ctx: typer.Context, name: Annotated[str, typer.Argument(
-            metavar="NAME", show_default=False)]) -> None:
+    def use(ctx: typer.Context, name: NameArg) -> None:
         """Make a profile the active one.
 
         $ convo profiles use team
@@ -234,8 +237,7 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         run_use(name, ctx.obj)
 
     @group.command("remove")
-    def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(
-            metavar="NAME", show_default=False)]) -> None:
+    def remove(ctx: typer.Context, name: NameArg) -> None:
         """Forget a profile and delete its secret.
 
         $ convo profiles remove team

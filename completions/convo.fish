@@ -1,0 +1,1 @@
+complete --command convo --no-files --arguments "(env _CONVO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) convo)" --condition "env _CONVO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) convo"
