@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
+
+from engine_helpers import EngineClient
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +33,21 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("USER", "alice")
     monkeypatch.setenv("LOGNAME", "alice")
     return tmp_path
+
+
+@pytest.fixture
+def client(tmp_path):
+    """The engine on a fresh database, spoken to in Twilio's wire format (the engine tests)."""
+    engine = EngineClient(tmp_path / "engine.db")
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    """Local time is UTC, for exact times on a terminal."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from cli_helpers import convo
-from convo_cli.api import ApiError, Client
+from convo_cli.api import Client
 from convo_cli.api.transport import Request, Response
 from convo_cli.engine.inprocess import InProcessTransport
 

@@ -6,7 +6,6 @@ leaves and no longer sees it. Checked piped, as JSON, and on a (forced) terminal
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -16,12 +15,8 @@ SMS, PROXY = "+15551234567", "+14445550100"
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def _utc(utc):
+    """Times in these tests read as UTC."""
 
 
 def test_scenario_piped():

@@ -11,13 +11,6 @@ from engine_helpers import EngineClient, assert_error, seg, sms, standup
 
 
 @pytest.fixture
-def client(tmp_path):
-    engine = EngineClient(tmp_path / "engine.db")
-    yield engine
-    engine.close()
-
-
-@pytest.fixture
 def s(client: EngineClient) -> SimpleNamespace:
     return standup(client)
 

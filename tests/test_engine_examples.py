@@ -19,13 +19,6 @@ from engine_helpers import scene as engine_scene
 
 
 @pytest.fixture
-def client(tmp_path):
-    engine = EngineClient(tmp_path / "engine.db")
-    yield engine
-    engine.close()
-
-
-@pytest.fixture
 def scene(client: EngineClient) -> SimpleNamespace:
     return engine_scene(client)
 

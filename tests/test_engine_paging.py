@@ -14,13 +14,6 @@ from engine_helpers import BASE_URL, EngineClient, messages_token, standup
 
 
 @pytest.fixture
-def client(tmp_path):
-    engine = EngineClient(tmp_path / "engine.db")
-    yield engine
-    engine.close()
-
-
-@pytest.fixture
 def s(client: EngineClient) -> SimpleNamespace:
     return standup(client)
 

@@ -16,13 +16,6 @@ NO_US = "US" + "0" * 32
 
 
 @pytest.fixture
-def client(tmp_path):
-    engine = EngineClient(tmp_path / "engine.db")
-    yield engine
-    engine.close()
-
-
-@pytest.fixture
 def s(client: EngineClient) -> SimpleNamespace:
     return standup(client)
 

@@ -8,7 +8,6 @@ import json
 import os
 import sys
 
-import pytest
 
 from convo_cli.api.models import Message
 from convo_cli.render.output import Output
@@ -45,15 +44,6 @@ def test_tsv_field_escapes_structure_and_controls():
     assert tsv_line(3, None, "x\ty") == "3\t\tx\\ty\n"
 
 
-@pytest.fixture
-def utc(monkeypatch):
-    import time
-
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_a_hostile_body_on_a_terminal_prints_literally(utc):

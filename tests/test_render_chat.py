@@ -27,12 +27,8 @@ BOX_DRAWING = re.compile("[\u2500-\u257f]")
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def _utc(utc):
+    """Times in these tests read as UTC."""
 
 
 def iso(seconds_ago: float) -> str:
