@@ -28,3 +28,13 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("USER", "alice")
     monkeypatch.setenv("LOGNAME", "alice")
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """One `convo serve` process for a module's tests (tests/server_helpers.py)."""
+    from server_helpers import start_server
+
+    server = start_server(tmp_path_factory.mktemp("served") / "served.db")
+    yield server
+    assert server.stop() == 0, server.log()
