@@ -294,3 +294,11 @@ def test_a_damaged_credentials_file_is_named(tmp_path):
     assert result.code == 1
     assert result.err.startswith(f"convo: error: {tmp_path / 'x.db.credentials.json'} is not a "
                                  "credentials file")
+
+
+def test_a_database_that_cannot_be_opened_is_named(tmp_path):
+    (tmp_path / "a-directory.db").mkdir()
+    result = convo("serve", "--port", "0", "--db", str(tmp_path / "a-directory.db"))
+    assert result.code == 1
+    assert result.err.startswith(f"convo: error: cannot open the database "
+                                 f"{tmp_path / 'a-directory.db'}: ")

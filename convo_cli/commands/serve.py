@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, NamedTuple
+from contextlib import closing
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
 from convo_cli.commands import command
+from convo_cli.errors import ConvoError
 from convo_cli.factory import Factory
+
+if TYPE_CHECKING:
+    from convo_cli.engine.wire import Engine
 
 
 class ServeOptions(NamedTuple):
@@ -26,28 +31,24 @@ def run_serve(opts: ServeOptions, deps: Factory) -> int:
     server.require_uvicorn()
     db = os.path.abspath(opts.db) if opts.db else str(data_dir(deps.env) / "local.db")
     account = load_account(deps.env, db)
-    sock = server.listen(opts.host, opts.port)
-    url = server.url_of(opts.host, sock.getsockname()[1])
-    engine = _open_engine(db, url, account.sid)
-    try:
-        app = server.App(engine, account.sid, account.token, base_url=url,
-                         rate_limit=opts.rate_limit, log=deps.io.stderr.write)
-        limit = f", at most {opts.rate_limit} writes/s per conversation" if opts.rate_limit else ""
-        deps.io.info(f"convo serve: {db} on {url}{limit}")
-        deps.io.info(f"convo serve: account {account.sid}, auth token in {account.where}")
-        code = server.run(app, sock)
-        deps.io.info("convo serve: stopped")
-        return code
-    finally:
-        sock.close()
-        engine.close()
+    with closing(server.listen(opts.host, opts.port)) as sock:
+        url = server.url_of(opts.host, sock.getsockname()[1])
+        with closing(_open_engine(db, url, account.sid)) as engine:
+            app = server.App(engine, account.sid, account.token, base_url=url,
+                             rate_limit=opts.rate_limit, log=deps.io.stderr.write)
+            limit = f", at most {opts.rate_limit} writes/s per conversation" \
+                if opts.rate_limit else ""
+            deps.io.info(f"convo serve: {db} on {url}{limit}")
+            deps.io.info(f"convo serve: account {account.sid}, auth token in {account.where}")
+            code = server.run(app, sock)
+    deps.io.info("convo serve: stopped")
+    return code
 
 
-def _open_engine(db: str, url: str, account_sid: str):  # noqa: ANN202 - the Engine, loaded lazily
+def _open_engine(db: str, url: str, account_sid: str) -> Engine:
     import sqlite3
 
     from convo_cli.engine.wire import Engine
-    from convo_cli.errors import ConvoError
 
     try:
         return Engine(db, base_url=url, account_sid=account_sid)

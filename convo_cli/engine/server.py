@@ -7,8 +7,8 @@ URL the client used, and logs one line per request.
 The engine runs on the event loop's thread with its one SQLite connection, so requests are
 answered one at a time: message indexes stay gapless and unique names unique without a lock,
 SQLite never sees two threads, and it measured faster than a thread pool (4.8k message
-writes/s against 2.0k with a connection per thread). uvicorn is imported only in `run`:
-`convo serve --help` imports this module too.
+writes/s against 2.0k with a connection per thread). uvicorn, an optional extra, is imported
+in `run` only.
 """
 
 from __future__ import annotations
@@ -24,14 +24,20 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convo_cli.errors import ConvoError, ExitCode, UsageError
 
 # The largest valid request (a 32 KB body and 4 KB of attributes, percent-encoded: up to
 # three bytes each) fits with room to spare; anything bigger is refused before it is read.
 MAX_BODY = 256 * 1024
+# Twilio documents no error code for a body too large: this one follows its pattern of
+# 20000 + the HTTP status (20404, 20429).
+BODY_TOO_LARGE = 20413
 INSTALL_HINT = "convo serve needs uvicorn: pip install 'convo[serve]'"
+
+if TYPE_CHECKING:
+    from convo_cli.engine.wire import Engine
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -49,7 +55,8 @@ class RateLimit:
 
     def __init__(self, per_second: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_second, self.clock = per_second, clock
-        self._second, self._counts = -1, {}  # type: int, dict[str, int]
+        self._second = -1
+        self._counts: dict[str, int] = {}
 
     def allow(self, key: str) -> bool:
         second = int(self.clock())
@@ -63,13 +70,13 @@ class RateLimit:
 class App:
     """The ASGI application: `App(engine, account_sid, auth_token, base_url=…)`."""
 
-    def __init__(self, engine: Any, account_sid: str, auth_token: str, *, base_url: str,
+    def __init__(self, engine: Engine, account_sid: str, auth_token: str, *, base_url: str,
                  rate_limit: int | None = None, log: Callable[[str], Any] | None = None) -> None:
         self.engine = engine
         self._user, self._password = account_sid.encode(), auth_token.encode()
         self.base_url = base_url  # the bind address: when a request names no usable Host
         self.limit = RateLimit(rate_limit) if rate_limit else None
-        self.log = log or sys.stderr.write
+        self._log = log or sys.stderr.write
         self._second, self._stamp = -1, ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,15 +106,17 @@ class App:
         if method == "POST":  # the engine reads no other method's body
             body = await _read_body(receive, headers.get("content-length"))
             if body is None:
-                return error(413, 20413, f"Request body too large: the limit is {MAX_BODY} bytes")
+                return error(413, BODY_TOO_LARGE, f"Request body too large: the limit is {MAX_BODY} bytes")
         # Still percent-encoded: the engine splits the path, then decodes each segment (a
         # unique name may hold a `/`).
         path = _text(scope.get("raw_path") or scope["path"].encode())
-        if self.limit and method in ("POST", "DELETE") and not self.limit.allow(_bucket(path)):
-            # Refused before the engine sees it: a 429 is never processed, so safe to retry.
-            return error(429, 20429, "Too Many Requests: more than "
-                         f"{self.limit.per_second} writes per second to this conversation",
-                         [(b"retry-after", b"1")])
+        if self.limit and method in ("POST", "DELETE"):
+            bucket = _bucket(path)
+            if not self.limit.allow(bucket):
+                # Refused before the engine sees it: a 429 is never processed, safe to retry.
+                return error(429, 20429, f"Too Many Requests: more than {self.limit.per_second}"
+                             f" writes per second to this {'conversation' if bucket else 'service'}",
+                             [(b"retry-after", b"1")])
         status, pairs, payload = self.engine.handle(
             method, path, _text(scope["query_string"]), body, headers,
             base_url=self._base_url(scope, headers.get("host")))
@@ -143,6 +152,12 @@ class App:
         milliseconds = (time.perf_counter() - started) * 1000
         self.log(f'{self._stamp} {client[0] if client else "-"} "{scope["method"]} {line}" '
                  f"{status} {milliseconds:.1f}ms\n")
+
+    def log(self, text: str) -> None:
+        try:
+            self._log(text)
+        except (OSError, ValueError):
+            pass  # standard error closed (`convo serve 2>&1 | head`): serve on, unlogged
 
 
 class _Gone(Exception):
@@ -248,11 +263,11 @@ def run(app: App, sock: socket.socket) -> int:
 
     import uvicorn
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("convo serve: %(message)s"))
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(logging.Formatter("convo serve: %(message)s"))
     for name in ("uvicorn.error", "convo.engine"):
         logger = logging.getLogger(name)
-        logger.addHandler(handler)
+        logger.addHandler(stream)
         logger.propagate = False
     config = uvicorn.Config(app, lifespan="off", ws="none", log_config=None, log_level="warning",
                             access_log=False, server_header=False)
@@ -265,6 +280,5 @@ def run(app: App, sock: socket.socket) -> int:
     except _Stop as stop:
         return ExitCode.INTERRUPTED if stop.signum == signal.SIGINT else ExitCode.OK
     finally:
-        for signum, handler_ in previous.items():
-            signal.signal(signum, handler_)
-        sock.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
