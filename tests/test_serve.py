@@ -228,7 +228,7 @@ def test_a_stop_signal_lets_the_request_in_flight_finish(tmp_path, signum, code)
                      f"Authorization: Basic {_basic(server).decode()}\r\n"
                      "Content-Type: application/x-www-form-urlencoded\r\n"
                      f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:10])
-        time.sleep(0.2)  # for the server to read the request's head: it is then in flight
+        time.sleep(0.5)  # for the server to read the request's head: it is then in flight
         server.process.send_signal(signum)
         _wait_for(lambda: _refuses(host, int(port)))  # it stopped listening…
         sock.sendall(body[10:])  # …and still answers the request it had begun
