@@ -228,10 +228,12 @@ def test_a_stop_signal_lets_the_request_in_flight_finish(tmp_path, signum, code)
                      f"Authorization: Basic {_basic(server).decode()}\r\n"
                      "Content-Type: application/x-www-form-urlencoded\r\n"
                      f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:10])
-        time.sleep(0.5)  # for the server to read the request's head: it is then in flight
+        # Once the server has read the request's head, the request is in flight.
+        _wait_for(lambda: _unread_by_server(int(port), sock.getsockname()[1]) == 0)
         server.process.send_signal(signum)
         _wait_for(lambda: _refuses(host, int(port)))  # it stopped listening…
-        sock.sendall(body[10:])  # …and still answers the request it had begun
+        time.sleep(0.5)  # …and waits (uvicorn's own grace before it cancels is 0.1 s)…
+        sock.sendall(body[10:])  # …to answer the request it had begun
         answer = _read_all(sock)
     assert answer.startswith(b"HTTP/1.1 201 ")
     assert server.process.wait(30) == code
@@ -239,6 +241,18 @@ def test_a_stop_signal_lets_the_request_in_flight_finish(tmp_path, signum, code)
     db = sqlite3.connect(server.db_path)
     assert db.execute("SELECT COUNT(*) FROM messages").fetchone() == (1,)
     db.close()
+
+
+def _unread_by_server(server_port: int, client_port: int) -> int | None:
+    """Bytes waiting in the server's end of a loopback connection (Linux's /proc/net/tcp):
+    none once the server has read what the client sent."""
+    local, remote = f"0100007F:{server_port:04X}", f"0100007F:{client_port:04X}"
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            if (fields[1], fields[2]) == (local, remote):
+                return int(fields[4].split(":")[1], 16)
+    return None
 
 
 def _refuses(host: str, port: int) -> bool:

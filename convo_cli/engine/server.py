@@ -269,8 +269,9 @@ def run(app: App, sock: socket.socket) -> int:
         logger = logging.getLogger(name)
         logger.addHandler(stream)
         logger.propagate = False
+    # A stop waits for the requests in flight, but not forever for a client that trickles.
     config = uvicorn.Config(app, lifespan="off", ws="none", log_config=None, log_level="warning",
-                            access_log=False, server_header=False)
+                            access_log=False, server_header=False, timeout_graceful_shutdown=30)
     # uvicorn catches both signals while it serves, shuts down gracefully, then raises the
     # signal again: these handlers turn that into a return.
     previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
