@@ -106,7 +106,8 @@ class App:
         if method == "POST":  # the engine reads no other method's body
             body = await _read_body(receive, headers.get("content-length"))
             if body is None:
-                return error(413, BODY_TOO_LARGE, f"Request body too large: the limit is {MAX_BODY} bytes")
+                return error(413, BODY_TOO_LARGE,
+                             f"Request body too large: the limit is {MAX_BODY} bytes")
         # Still percent-encoded: the engine splits the path, then decodes each segment (a
         # unique name may hold a `/`).
         path = _text(scope.get("raw_path") or scope["path"].encode())
@@ -114,8 +115,9 @@ class App:
             bucket = _bucket(path)
             if not self.limit.allow(bucket):
                 # Refused before the engine sees it: a 429 is never processed, safe to retry.
-                return error(429, 20429, f"Too Many Requests: more than {self.limit.per_second}"
-                             f" writes per second to this {'conversation' if bucket else 'service'}",
+                scope_ = "conversation" if bucket else "service"
+                return error(429, 20429, f"Too Many Requests: more than "
+                             f"{self.limit.per_second} writes per second to this {scope_}",
                              [(b"retry-after", b"1")])
         status, pairs, payload = self.engine.handle(
             method, path, _text(scope["query_string"]), body, headers,

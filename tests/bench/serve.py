@@ -49,11 +49,12 @@ def run_wrk(url: str, script: Path, args: argparse.Namespace) -> dict[str, float
         ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
          "--latency", "-s", str(script), url],
         capture_output=True, text=True, check=True).stdout
-    found = {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-        "p50": milliseconds(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),  # type: ignore[union-attr]
-        "p99": milliseconds(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),  # type: ignore[union-attr]
-    }
+    def first(pattern: str) -> str:
+        return re.search(pattern, output, re.M).group(1)  # type: ignore[union-attr]
+
+    found = {"rps": float(first(r"Requests/sec:\s+([\d.]+)")),
+             "p50": milliseconds(first(r"^\s+50%\s+(\S+)")),
+             "p99": milliseconds(first(r"^\s+99%\s+(\S+)"))}
     failed = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors: (.*)", output)
     found["non_2xx"] = float(failed.group(1)) if failed else 0.0
