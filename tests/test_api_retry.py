@@ -172,6 +172,24 @@ def test_a_refused_connection_is_retried_for_every_method_and_then_names_the_url
         assert caught.value.url.startswith(f"{url}/v1/Conversations")
 
 
+def test_a_host_name_that_does_not_exist_is_not_retried():
+    import httpx
+
+    def unresolvable(request: httpx.Request) -> httpx.Response:
+        # What httpx raises for a name the resolver does not know (DNS varies by machine).
+        cause = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        raise httpx.ConnectError("[Errno -2] Name or service not known") from cause
+
+    waits: list[float] = []
+    client = client_for("http://convo-team.invalid", waits,
+                        transport=httpx.MockTransport(unresolvable))
+    with pytest.raises(TransportError) as caught:
+        client.fetch_conversation("u")
+    assert str(caught.value) == ("cannot reach http://convo-team.invalid: [Errno -2] Name or "
+                                 "service not known")
+    assert waits == []
+
+
 def test_a_server_that_never_answers_times_out_naming_the_url_and_is_not_retried():
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

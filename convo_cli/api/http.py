@@ -7,7 +7,8 @@ never pays its ~120 ms import.
 Retries, with exponential backoff and jitter, honouring `Retry-After`:
 - 429, for every method: Twilio documents that a 429 is never processed;
 - 503 and a dropped connection, for GET and DELETE only: a POST may have been processed;
-- a connection that could not be opened, for every method: no request was sent on it.
+- a connection that could not be opened, for every method: no request was sent on it
+  (but not when the host name does not exist).
 A timeout is not retried: it has already cost the caller its whole wait.
 """
 
@@ -95,7 +96,9 @@ class HttpTransport:
 
     def _may_retry(self, error: Exception, idempotent: bool) -> bool:
         if isinstance(error, self._httpx.ConnectError):
-            return True  # the connection never opened: the request was not sent
+            # The connection never opened, so the request was not sent; but a host name
+            # that does not exist will not exist in a second either.
+            return not _unknown_host(error)
         # The connection dropped: the request may have been processed, so only one that
         # is safe to repeat is.
         return idempotent and isinstance(error, (self._httpx.NetworkError,
@@ -129,3 +132,13 @@ class HttpTransport:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _unknown_host(error: BaseException | None) -> bool:
+    import socket
+
+    while error is not None:
+        if isinstance(error, socket.gaierror) and error.errno == socket.EAI_NONAME:
+            return True
+        error = error.__cause__ or error.__context__
+    return False

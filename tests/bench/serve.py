@@ -49,6 +49,7 @@ def run_wrk(url: str, script: Path, args: argparse.Namespace) -> dict[str, float
         ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
          "--latency", "-s", str(script), url],
         capture_output=True, text=True, check=True).stdout
+
     def first(pattern: str) -> str:
         return re.search(pattern, output, re.M).group(1)  # type: ignore[union-attr]
 
