@@ -25,6 +25,7 @@ COMMANDS = {
     "messages": "messages", "send": "messages",
     "login": "profiles", "logout": "profiles", "profiles": "profiles", "whoami": "profiles",
     "completion": "completion",
+    "serve": "serve",
 }
 GLOBAL_OPTIONS_WITH_VALUES = ("--profile", "--identity")
 
@@ -76,20 +77,4 @@ def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
     for area in dict.fromkeys(COMMANDS.values()):  # in COMMANDS order, as help lists them
         if wanted is None or COMMANDS[wanted] == area:
             import_module(f"convo_cli.commands.{area}").register(app, wanted)
-    if wanted is None:
-        register_serve(app)
     return app
-
-
-
-def register_serve(app: typer.Typer) -> None:
-    """`convo serve` belongs to the HTTP server (issue 3): `convo_cli/engine/server.py` may
-    define `register(app)`. That module must keep its server imports (uvicorn…) inside the
-    command function, since importing it here happens on every run."""
-    try:
-        from convo_cli.engine import server
-    except ImportError:
-        return
-    register = getattr(server, "register", None)
-    if register is not None:
-        register(app)

@@ -51,3 +51,13 @@ def utc(monkeypatch):
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """One `convo serve` process for a module's tests (tests/server_helpers.py)."""
+    from server_helpers import start_server
+
+    server = start_server(tmp_path_factory.mktemp("served") / "served.db")
+    yield server
+    assert server.stop() == 0, server.log()

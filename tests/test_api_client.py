@@ -180,8 +180,10 @@ def test_http_transport_names_the_url_it_cannot_reach():
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = Client(HttpTransport(f"http://127.0.0.1:{port}", timeout=5))
+    waits: list[float] = []
+    client = Client(HttpTransport(f"http://127.0.0.1:{port}", timeout=5, sleep=waits.append))
     with pytest.raises(TransportError) as caught:
         client.fetch_conversation("x")
     assert str(caught.value).startswith(f"cannot reach http://127.0.0.1:{port}: ")
     assert caught.value.url == f"http://127.0.0.1:{port}/v1/Conversations/x"
+    assert len(waits) == 4  # retried, backing off, before giving up

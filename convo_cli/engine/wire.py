@@ -100,8 +100,12 @@ class Engine:
     def close(self) -> None:
         self.store.close()
 
-    def handle(self, method: str, path: str, query: str, body: bytes,
-               headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+    def handle(self, method: str, path: str, query: str, body: bytes, headers: dict[str, str],
+               *, base_url: str | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
+        """`base_url`: the URL the client used, when served; resources and paging links are
+        built on it, so that a client (twilio-python) can follow them from where it is."""
+        if base_url is not None and base_url != self.views.base_url:
+            self.views = Views(base_url, self.views.account_sid)
         try:
             status, payload = self._dispatch(method.upper(), path, query, body)
         except EngineError as error:
