@@ -67,7 +67,8 @@ def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
         identity: Annotated[str | None, typer.Option(
             "--identity", help="Act as this identity (default: $CONVO_IDENTITY, the "
             "profile's, or your login name).")] = None,
-        debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+        debug: Annotated[bool, typer.Option(
+            "--debug", help="Show HTTP requests (credentials redacted) and tracebacks.")] = False,
     ) -> None:
         deps: Factory = ctx.obj
         deps.profile_name, deps.identity_flag = profile, identity

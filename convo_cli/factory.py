@@ -7,7 +7,7 @@ local profile never imports httpx or keyring.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from convo_cli.errors import UsageError
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 
 def make_transport(profile: Resolved, secret: str | None = None, *,
-                   http_transport: Any = None) -> Transport:
+                   http_transport: Any = None,
+                   debug: Callable[[str], None] | None = None) -> Transport:
     """The back end a profile talks to: the engine in-process, a `convo serve`, or Twilio."""
     if profile.kind == "local":
         from convo_cli.engine.inprocess import InProcessTransport
@@ -32,7 +33,8 @@ def make_transport(profile: Resolved, secret: str | None = None, *,
 
     assert profile.base_url is not None
     return HttpTransport(profile.base_url, username=profile.username, password=secret,
-                         convo_engine=profile.kind == "server", transport=http_transport)
+                         convo_engine=profile.kind == "server", transport=http_transport,
+                         debug=debug)
 
 
 class Factory:
@@ -75,7 +77,8 @@ class Factory:
 
             profile = self.profile()
             secret = secret_for(profile, self.env, warn=self.io.info)
-            transport = make_transport(profile, secret, http_transport=self.http_transport)
+            transport = make_transport(profile, secret, http_transport=self.http_transport,
+                                       debug=self.io.info if self.debug else None)
             # Every response goes past the name cache, which shell completion reads.
             recorder = Recorder(transport, names_file(self.env, profile.name))
             self._client = Client(recorder, service_sid=profile.service_sid)

@@ -36,7 +36,8 @@ class HttpTransport:
                  user_agent: str = "convo", transport: Any = None, retries: int = RETRIES,
                  sleep: Callable[[float], None] = time.sleep,
                  jitter: Callable[[], float] = random.random,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 debug: Callable[[str], None] | None = None) -> None:
         import httpx
 
         self.base_url = base_url.rstrip("/")
@@ -51,6 +52,7 @@ class HttpTransport:
             base_url=self.base_url, auth=auth, headers={"User-Agent": user_agent},
             timeout=httpx.Timeout(timeout, connect=self._connect_timeout),
             transport=transport,  # an httpx transport: tests record requests through one
+            event_hooks=_debug_hooks(debug) if debug else None,
         )
         self._httpx = httpx
 
@@ -142,3 +144,19 @@ def _unknown_host(error: BaseException | None) -> bool:
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def _debug_hooks(log: Callable[[str], None]) -> dict[str, list[Callable[[Any], None]]]:
+    """`--debug`: each request as sent (the credentials in it redacted) and its answer."""
+
+    def request(r: Any) -> None:
+        log(f"> {r.method} {r.url}")
+        for name, value in r.headers.items():
+            if name.lower() in ("authorization", "proxy-authorization"):
+                value = value.split(" ", 1)[0] + " [redacted]"
+            log(f"> {name}: {value}")
+
+    def response(r: Any) -> None:
+        log(f"< {r.status_code} {r.reason_phrase} ({r.request.method} {r.request.url})")
+
+    return {"request": [request], "response": [response]}
