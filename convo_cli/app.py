@@ -62,7 +62,8 @@ def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
     def root(
         ctx: typer.Context,
         profile: Annotated[str | None, typer.Option(
-            "--profile", help="The profile to use for this call (default: local).",
+            "--profile", help="The profile for this call (default: $CONVO_PROFILE, the "
+            "TWILIO_* variables, the active profile, or local).",
             autocompletion=complete_profile)] = None,
         identity: Annotated[str | None, typer.Option(
             "--identity", help="Act as this identity (default: $CONVO_IDENTITY, the "
