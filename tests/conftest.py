@@ -8,6 +8,8 @@ import time
 import pytest
 
 from engine_helpers import EngineClient
+# The real Secret Service, for any test that asks for `real_keyring`.
+from keyring_helpers import real_keyring, secret_service  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

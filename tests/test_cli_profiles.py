@@ -14,7 +14,7 @@ import pytest
 
 from cli_helpers import Result, convo
 from convo_cli.credentials import load_backend
-from keyring_helpers import files_containing, real_keyring, secret_service  # noqa: F401
+from keyring_helpers import files_containing
 
 AC = "AC" + "1" * 32
 SK = "SK" + "3" * 32

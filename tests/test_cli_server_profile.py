@@ -13,12 +13,12 @@ import pytest
 
 from cli_helpers import Result, convo
 from convo_cli.credentials import load_backend
-from keyring_helpers import files_containing, real_keyring, secret_service  # noqa: F401
+from keyring_helpers import files_containing
 from server_helpers import start_server
 
 
 @pytest.fixture
-def team(real_keyring, served, tmp_path):  # noqa: F811
+def team(real_keyring, served, tmp_path):
     """A `team` profile logged in to the served engine, as alice."""
     logged = convo("login", "--profile", "team", "--server", served.url, "--account-sid",
                    served.account_sid, "--identity", "alice", stdin=served.auth_token + "\n")
@@ -116,7 +116,7 @@ def test_follow_through_the_server_prints_each_new_message_once(team, tmp_path):
     assert (follower.returncode, err) == (130, "")
 
 
-def test_a_server_that_went_away_is_one_line_naming_its_url(real_keyring, tmp_path):  # noqa: F811
+def test_a_server_that_went_away_is_one_line_naming_its_url(real_keyring, tmp_path):
     server = start_server(tmp_path / "gone.db")
     assert convo("login", "--profile", "gone", "--server", server.url, "--account-sid",
                  server.account_sid, stdin=server.auth_token).code == 0

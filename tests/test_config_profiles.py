@@ -12,7 +12,7 @@ from convo_cli import profiles
 from convo_cli.config import Config, ProfileConfig
 from convo_cli.credentials import CredentialsError, KeyringUnavailable, load_backend
 from convo_cli.errors import ExitCode, UsageError, describe
-from keyring_helpers import files_containing, real_keyring, secret_service  # noqa: F401
+from keyring_helpers import files_containing
 
 AC = "AC" + "1" * 32
 AC2 = "AC" + "2" * 32

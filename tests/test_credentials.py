@@ -15,7 +15,7 @@ from convo_cli import credentials
 from convo_cli.config import ProfileConfig
 from convo_cli.credentials import CredentialsError, KeyringUnavailable
 from convo_cli.errors import ExitCode, describe
-from keyring_helpers import files_containing, real_keyring, secret_service  # noqa: F401
+from keyring_helpers import files_containing
 
 SID = "AC" + "a" * 32
 TEAM = ProfileConfig("team", "server", "http://127.0.0.1:8080", SID, identity="alice")

@@ -8,7 +8,7 @@ what happened.
 
 from __future__ import annotations
 
-from typing import Annotated, NamedTuple
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
@@ -16,6 +16,9 @@ from convo_cli.commands import command
 from convo_cli.completion import complete_profile
 from convo_cli.errors import AuthError, ConvoError, UsageError
 from convo_cli.factory import Factory
+
+if TYPE_CHECKING:
+    from convo_cli.config import ProfileConfig
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the record as JSON.")]
 ProfileOption = Annotated[str | None, typer.Option(
@@ -77,10 +80,10 @@ def _read_secret(deps: Factory, what: str, username: str) -> str:
     return check_secret(secret)
 
 
-def _verify(profile, secret: str, deps: Factory) -> None:  # type: ignore[no-untyped-def]
+def _verify(profile: ProfileConfig, secret: str, deps: Factory) -> None:
     """One cheap read with the new credentials, so a mistyped token fails now, not later."""
     from convo_cli.api.client import Client
-    from convo_cli.api.errors import ApiError
+    from convo_cli.api.errors import ApiError, TransportError
     from convo_cli.api.http import TWILIO_BASE_URL, HttpTransport
 
     base_url = profile.base_url or TWILIO_BASE_URL
@@ -95,9 +98,7 @@ def _verify(profile, secret: str, deps: Factory) -> None:  # type: ignore[no-unt
                             f"{error.detail()}; nothing was stored") from None
         raise ConvoError(f"cannot verify the credentials: {error}; nothing was stored "
                          "(--no-verify stores them unchecked)") from None
-    except ConvoError:
-        raise
-    except Exception as error:  # TransportError: unreachable, with the URL in its text
+    except TransportError as error:  # unreachable: its text names the URL
         raise ConvoError(f"{error}; nothing was stored (--no-verify stores the credentials "
                          "unchecked)") from None
     finally:
