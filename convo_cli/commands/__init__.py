@@ -13,6 +13,7 @@ from convo_cli.completion import complete_conversation
 ConversationArg = Annotated[str, typer.Argument(
     metavar="CONVERSATION", help="A CH… SID or a unique name.", show_default=False,
     autocompletion=complete_conversation)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
 
 
 def command(app: typer.Typer, name: str, wanted: str | None) -> Callable[[Any], Any]:

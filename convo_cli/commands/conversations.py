@@ -7,12 +7,11 @@ from typing import Annotated, NamedTuple
 import typer
 
 from convo_cli.api.errors import ApiError
-from convo_cli.commands import command
+from convo_cli.commands import JsonOption, command
 from convo_cli.commands.checks import check_attributes
 from convo_cli.errors import UsageError
 from convo_cli.factory import Factory
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
 LIST_PAGE_SIZE = 50  # the most ParticipantConversations returns in one page
 
 

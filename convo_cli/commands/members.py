@@ -9,12 +9,11 @@ import typer
 from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError
 from convo_cli.api.models import Participant
-from convo_cli.commands import ConversationArg, command
+from convo_cli.commands import ConversationArg, JsonOption, command
 from convo_cli.commands.checks import check_attributes, check_binding, resolve_conversation
 from convo_cli.errors import ConvoError
 from convo_cli.factory import Factory
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
 ExistsOkOption = Annotated[bool, typer.Option(
     "--exists-ok", help="Already a participant is a success: print that participant.")]
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
-from convo_cli.commands import ConversationArg, command
+from convo_cli.commands import ConversationArg, JsonOption, command
 from convo_cli.commands.checks import (check_page_size, parse_anchor, parse_direction,
                                        resolve_conversation)
 from convo_cli.errors import ConvoError, UsageError
@@ -16,7 +16,6 @@ from convo_cli.factory import Factory
 if TYPE_CHECKING:
     from convo_cli.api.models import Message
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
 DEFAULT_PAGE_SIZE = 30  # the Conversations SDK's getMessages default
 
 

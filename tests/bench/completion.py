@@ -10,16 +10,13 @@ directories, and prints the median and p90 of each request in milliseconds, with
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from startup import measure  # noqa: E402
+from startup import arguments, measure, report  # noqa: E402
 
 from convo_cli.cache import MAX_ENTRIES, names_file, write_names  # noqa: E402
 
@@ -40,32 +37,20 @@ REQUESTS = {
 }
 
 
-def report(label: str, times: list[float], runs: int) -> None:
-    times = sorted(times)
-    p90 = times[int(len(times) * 0.9) - 1]
-    print(f"{label:<32} median {statistics.median(times):6.1f} ms  p90 {p90:6.1f} ms  "
-          f"({runs} runs)")
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
-    convo = shutil.which("convo")
-    if convo is None:
-        sys.exit("convo is not installed in this environment")
+    convo, runs = arguments()
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, CONVO_DATA_DIR=f"{tmp}/data", CONVO_CONFIG_DIR=f"{tmp}/config",
                    CONVO_CACHE_DIR=f"{tmp}/cache")
         env.pop("CONVO_PROFILE", None)
         names = {f"CH{n:032x}": (f"standup-{n}" if n % 2 else None) for n in range(MAX_ENTRIES)}
         write_names(names_file(env, "local"), names)
-        report("python -c pass", measure([sys.executable, "-c", "pass"], env, args.runs),
-               args.runs)
+        report("python -c pass", measure([sys.executable, "-c", "pass"], env, runs),
+               runs)
         for label, variables in REQUESTS.items():
             argv, request_env = [convo], {**env, **variables}
             measure(argv, request_env, 3)  # warm the page cache
-            report(label, measure(argv, request_env, args.runs), args.runs)
+            report(label, measure(argv, request_env, runs), runs)
 
 
 if __name__ == "__main__":

@@ -53,13 +53,26 @@ def measure(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
     return times
 
 
-def main() -> None:
+def report(label: str, times: list[float], runs: int) -> None:
+    times = sorted(times)
+    p90 = times[int(len(times) * 0.9) - 1]
+    print(f"{label:<36} median {statistics.median(times):6.1f} ms  p90 {p90:6.1f} ms  "
+          f"({runs} runs)")
+
+
+def arguments() -> tuple[str, int]:
+    """The installed `convo` and `--runs`, for this script and the completion one."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     convo = shutil.which("convo")
     if convo is None:
         sys.exit("convo is not installed in this environment")
+    return convo, args.runs
+
+
+def main() -> None:
+    convo, runs = arguments()
     for size in (100, 100_000):
         with tempfile.TemporaryDirectory() as tmp:
             env = dict(os.environ, CONVO_DATA_DIR=f"{tmp}/data", CONVO_CONFIG_DIR=f"{tmp}/config",
@@ -68,10 +81,7 @@ def main() -> None:
             populate(f"{tmp}/data/local.db", size)
             for argv in ([convo, "list"], [convo, "messages", "standup"]):
                 measure(argv, env, 3)  # warm the page cache
-                times = sorted(measure(argv, env, args.runs))
-                p90 = times[int(len(times) * 0.9) - 1]
-                print(f"{' '.join(argv[1:]):<18} {size:>7} messages: median "
-                      f"{statistics.median(times):6.1f} ms  p90 {p90:6.1f} ms  ({args.runs} runs)")
+                report(f"{' '.join(argv[1:])}, {size:,} messages", measure(argv, env, runs), runs)
 
 
 if __name__ == "__main__":
