@@ -11,10 +11,10 @@ from __future__ import annotations
 from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError, TransportError
 from convo_cli.api.models import (Conversation, Message, Participant, ParticipantConversation,
-                                  User)
+                                  User, UserConversation)
 from convo_cli.api.transport import Request, Response, Transport
 
 __all__ = [
     "ApiError", "Client", "Conversation", "Message", "Participant", "ParticipantConversation",
-    "Request", "Response", "Transport", "TransportError", "User",
+    "Request", "Response", "Transport", "TransportError", "User", "UserConversation",
 ]

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from convo_cli.api.errors import ApiError
 from convo_cli.api.models import (Conversation, Message, Participant, ParticipantConversation,
-                                  User)
+                                  User, UserConversation)
 from convo_cli.api.paging import Page, iterate_items, iterate_pages
 from convo_cli.api.transport import Pairs, Request, Transport
 
@@ -79,6 +79,14 @@ class Client:
         return Conversation.from_json(
             self.call("GET", self.path("Conversations", sid_or_unique_name)))
 
+    def update_conversation(self, sid_or_unique_name: str, *, friendly_name: str | None = None,
+                            unique_name: str | None = None, attributes: str | None = None,
+                            state: str | None = None) -> Conversation:
+        fields = form(FriendlyName=friendly_name, UniqueName=unique_name, Attributes=attributes,
+                      State=state)
+        return Conversation.from_json(
+            self.call("POST", self.path("Conversations", sid_or_unique_name), body=fields))
+
     def delete_conversation(self, sid_or_unique_name: str) -> None:
         self.call("DELETE", self.path("Conversations", sid_or_unique_name))
 
@@ -101,6 +109,13 @@ class Client:
         path = self.path("Conversations", conversation_sid, "Participants", sid_or_identity)
         return Participant.from_json(self.call("GET", path))
 
+    def update_participant(self, conversation_sid: str, participant_sid: str, *,
+                           attributes: str | None = None,
+                           last_read_message_index: int | None = None) -> Participant:
+        fields = form(Attributes=attributes, LastReadMessageIndex=_opt(last_read_message_index))
+        path = self.path("Conversations", conversation_sid, "Participants", participant_sid)
+        return Participant.from_json(self.call("POST", path, body=fields))
+
     def remove_participant(self, conversation_sid: str, participant_sid: str) -> None:
         self.call("DELETE",
                   self.path("Conversations", conversation_sid, "Participants", participant_sid))
@@ -122,6 +137,15 @@ class Client:
     def fetch_message(self, conversation_sid: str, message_sid: str) -> Message:
         path = self.path("Conversations", conversation_sid, "Messages", message_sid)
         return Message.from_json(self.call("GET", path))
+
+    def update_message(self, conversation_sid: str, message_sid: str, *,
+                       body: str | None = None, attributes: str | None = None) -> Message:
+        fields = form(Body=body, Attributes=attributes)
+        path = self.path("Conversations", conversation_sid, "Messages", message_sid)
+        return Message.from_json(self.call("POST", path, body=fields))
+
+    def delete_message(self, conversation_sid: str, message_sid: str) -> None:
+        self.call("DELETE", self.path("Conversations", conversation_sid, "Messages", message_sid))
 
     def message_pages(self, conversation_sid: str, *, order: str = "asc",
                       page_size: int | None = None,
@@ -155,6 +179,22 @@ class Client:
 
     def fetch_user(self, sid_or_identity: str) -> User:
         return User.from_json(self.call("GET", self.path("Users", sid_or_identity)))
+
+    # User conversations: a user's view of each conversation it is in, with its read
+    # horizon and unread count (the SDK's getUnreadMessagesCount).
+
+    def user_conversation_pages(self, user: str, *,
+                                page_size: int | None = None) -> Iterator[Page[UserConversation]]:
+        return self.pages(self.path("Users", user, "Conversations"),
+                          form(PageSize=_opt(page_size)), UserConversation.from_json)
+
+    def list_user_conversations(self, user: str, *,
+                                page_size: int | None = None) -> Iterator[UserConversation]:
+        return iterate_items(self.user_conversation_pages(user, page_size=page_size))
+
+    def fetch_user_conversation(self, user: str, conversation_sid: str) -> UserConversation:
+        path = self.path("Users", user, "Conversations", conversation_sid)
+        return UserConversation.from_json(self.call("GET", path))
 
 
 def _opt(number: int | None) -> str | None:

@@ -97,3 +97,31 @@ class User(NamedTuple):
     def from_json(cls, raw: Raw) -> User:
         return cls(str(raw["sid"]), str(raw["identity"]), _str(raw, "friendly_name"),
                    _str(raw, "attributes"), _str(raw, "date_created"), raw)
+
+
+class UserConversation(NamedTuple):
+    """A user's view of a conversation it takes part in: its read horizon and unread count."""
+
+    conversation_sid: str
+    unique_name: str | None
+    friendly_name: str | None
+    conversation_state: str | None
+    participant_sid: str | None
+    last_read_message_index: int | None
+    unread_messages_count: int | None
+    date_created: str | None
+    date_updated: str | None
+    raw: Raw
+
+    @classmethod
+    def from_json(cls, raw: Raw) -> UserConversation:
+        return cls(str(raw["conversation_sid"]), _str(raw, "unique_name"),
+                   _str(raw, "friendly_name"), _str(raw, "conversation_state"),
+                   _str(raw, "participant_sid"), _int(raw, "last_read_message_index"),
+                   _int(raw, "unread_messages_count"), _str(raw, "date_created"),
+                   _str(raw, "date_updated"), raw)
+
+
+def _int(raw: Raw, name: str) -> int | None:
+    value = raw.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
