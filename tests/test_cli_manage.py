@@ -196,6 +196,15 @@ def test_delete_on_a_terminal_asks_with_what_it_deletes(back):
     assert back("show", back.room).code == 1
 
 
+def test_the_question_bounds_a_long_history_it_did_not_count(back):
+    sid = standup(back)
+    for n in range(100):
+        back.client.send_message(sid, author="alice", body=f"m{n}")
+    declined = back.on_terminal("delete", back.room, answer="\n")
+    assert f"({sid}), with its messages (up to 103)? " in declined.err
+    assert declined.code == 2
+
+
 # remove and leave
 
 def test_remove_takes_an_identity_an_address_or_a_participant_sid(back):

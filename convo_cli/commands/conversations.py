@@ -163,7 +163,7 @@ def _contents(client: Client, conversation: Conversation) -> str:
     gaps where messages were deleted, so past one page the last index is only a bound."""
     page = next(client.message_pages(conversation.sid, order="desc", page_size=100))
     if not page.items:
-        return ", which has no messages"
+        return ", with no messages"
     if page.next_page_url is None:
         count = len(page.items)
         return f", with its {count} message{'s' if count != 1 else ''}"
