@@ -118,7 +118,7 @@ def test_show_gives_your_unread_count_as_the_service_counts_it_and_none_to_a_str
 
 def test_a_mistyped_conversation_suggests_the_known_name(back):
     standup(back)
-    typo = back.room[:-2] + back.room[-1] + back.room[-2]
+    typo = back.room.replace("standup", "standpu")
     missing = back("show", typo)
     assert missing.code == 1
     assert missing.err.startswith(f"convo: error: conversation '{typo}' not found; "
