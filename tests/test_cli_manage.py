@@ -324,11 +324,19 @@ def test_delete_message_on_a_terminal_asks_with_the_message(back):
     sid = standup(back)
     declined = back.on_terminal("delete-message", back.room, "2", answer="no\n")
     assert declined.code == 2
-    assert f"Delete message 2 in {back.room}, 'Thanks'? [y/N] " in declined.err
+    assert f'Delete message 2 in {back.room}, "Thanks"? [y/N] ' in declined.err
     assert len(bodies(back, sid)) == 3
     confirmed = back.on_terminal("delete-message", back.room, "2", answer="yes\n")
     assert confirmed.code == 0, confirmed.err
     assert [index for index, _, _ in bodies(back, sid)] == [0, 1]
+
+
+def test_the_question_shows_a_message_literally_on_one_line(back):
+    standup(back)
+    assert back("send", back.room, "two\nlines \x1b[31mred").code == 0
+    asked = back.on_terminal("delete-message", back.room, "3", answer="n\n")
+    assert f'Delete message 3 in {back.room}, "two lines \\x1b[31mred"? [y/N] ' in asked.err
+    assert "\x1b" not in asked.err
 
 
 def tab(line: str) -> str:

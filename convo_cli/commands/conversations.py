@@ -155,7 +155,7 @@ def _described(conversation: Conversation) -> str:
     name = conversation.unique_name or conversation.friendly_name
     if name is None:
         return f"conversation {conversation.sid}"
-    return f"conversation {terminal_safe(name)!r} ({conversation.sid})"
+    return f"conversation '{terminal_safe(name)}' ({conversation.sid})"
 
 
 def _contents(client: Client, conversation: Conversation) -> str:
@@ -236,7 +236,8 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         attributes: Annotated[str | None, typer.Option(
             "--attributes", help="A JSON document that replaces the stored one.")] = None,
         state: Annotated[str | None, typer.Option(
-            "--state", help="active, inactive or closed.", metavar="STATE")] = None,
+            "--state", help="active, inactive or closed (closed is final).",
+            metavar="STATE")] = None,
         as_json: JsonOption = False,
     ) -> None:
         """Change a conversation's names, attributes or state; prints it as updated.

@@ -138,10 +138,10 @@ def run_delete_message(opts: DeleteMessageOptions, deps: Factory) -> None:
         from convo_cli.render.output import message_text as shown
         from convo_cli.render.text import terminal_safe
 
-        body = terminal_safe(shown(message))
+        body = " ".join(terminal_safe(shown(message)).split())  # one line, however long
         quoted = body if len(body) <= 60 else body[:59] + "\u2026"
         confirm(deps.io, f"Delete message {message.index} in {opts.conversation}, "
-                f"{quoted!r}?", yes=False, command="delete-message")
+                f'"{quoted}"?', yes=False, command="delete-message")
     client.delete_message(message.conversation_sid, message.sid)
     deps.io.info(f"Deleted message {message.index} from {opts.conversation}.")
 
