@@ -100,5 +100,7 @@ def _did_you_mean(client: Client, key: str) -> str:
         return ""
     import difflib
 
+    from convo_cli.render.text import terminal_safe
+
     close = difflib.get_close_matches(key, [n for n in known() if n != key], n=1, cutoff=0.6)
-    return f"; did you mean {close[0]}?" if close else ""
+    return f"; did you mean {terminal_safe(close[0])}?" if close else ""

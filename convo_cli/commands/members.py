@@ -147,7 +147,10 @@ def _find_member(client: Client, conversation_sid: str, who: str, name: str) -> 
     if PHONE.match(who):
         bound = [p for p in client.list_participants(conversation_sid) if p.address == who]
         if len(bound) > 1:
-            sids = ", ".join(f"{p.sid} (through {p.proxy_address})" for p in bound)
+            from convo_cli.render.text import terminal_safe
+
+            sids = ", ".join(f"{p.sid} (through {terminal_safe(p.proxy_address)})"
+                             for p in bound)
             raise UsageError(f"{who} takes part in {name} through {len(bound)} proxy "
                              f"addresses; give the participant's SID: {sids}")
         if bound:
