@@ -9,8 +9,9 @@ names only: no secret, no message text. Entries are kept most recently seen last
 `Recorder` keeps it fresh from one place: the factory wraps every client's transport in
 one, and it watches the responses go by (a conversation created, fetched, listed, deleted
 or not found; your own participant removed, by `leave` or `remove`). It writes the file
-once, when the command ends, and only if something changed. A cache is never worth a failed command: a
-file that cannot be read counts as empty, one that cannot be written is left as it was.
+once, when the command ends, and only if something changed. A cache is never worth a
+failed command: a file that cannot be read counts as empty, one that cannot be written is
+left as it was.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ class SendOptions(NamedTuple):
     as_json: bool = False
 
 
-def message_text(text: str, deps: Factory, *, nothing: str = "nothing sent") -> str:
+def read_text(text: str, deps: Factory, *, nothing: str = "nothing sent") -> str:
     """TEXT, or standard input for `-`."""
     if text == "-":
         text = deps.io.stdin.read()
@@ -99,7 +99,7 @@ def message_text(text: str, deps: Factory, *, nothing: str = "nothing sent") -> 
 
 
 def run_send(opts: SendOptions, deps: Factory) -> None:
-    text = message_text(opts.text, deps)
+    text = read_text(opts.text, deps)
     me = deps.identity()
     client = deps.client()
     conversation = resolve_conversation(client, opts.conversation)
@@ -115,7 +115,7 @@ class EditMessageOptions(NamedTuple):
 
 
 def run_edit_message(opts: EditMessageOptions, deps: Factory) -> None:
-    text = message_text(opts.text, deps, nothing="nothing changed")
+    text = read_text(opts.text, deps, nothing="nothing changed")
     client = deps.client()
     message = _own_message(client, deps, opts.conversation, opts.index, "change")
     assert message.conversation_sid is not None
@@ -135,10 +135,10 @@ def run_delete_message(opts: DeleteMessageOptions, deps: Factory) -> None:
     message = _own_message(client, deps, opts.conversation, opts.index, "delete")
     assert message.conversation_sid is not None
     if not opts.yes:
-        from convo_cli.render.output import message_text as shown
+        from convo_cli.render.output import message_text
         from convo_cli.render.text import terminal_safe
 
-        body = " ".join(terminal_safe(shown(message)).split())  # one line, however long
+        body = " ".join(terminal_safe(message_text(message)).split())  # one line, however long
         quoted = body if len(body) <= 60 else body[:59] + "\u2026"
         confirm(deps.io, f"Delete message {message.index} in {opts.conversation}, "
                 f'"{quoted}"?', yes=False, command="delete-message")
