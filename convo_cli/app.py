@@ -19,10 +19,12 @@ from convo_cli.factory import Factory
 # ~1.5 ms each at start-up, so a run builds only the command it runs (`--help`, no command,
 # and completion build them all).
 COMMANDS = {
-    "create": "conversations", "list": "conversations",
+    "create": "conversations", "list": "conversations", "show": "conversations",
+    "edit": "conversations", "delete": "conversations",
     "join": "members", "leave": "members", "add": "members", "add-sms": "members",
-    "participants": "members",
-    "messages": "messages", "send": "messages",
+    "participants": "members", "remove": "members",
+    "messages": "messages", "send": "messages", "edit-message": "messages",
+    "delete-message": "messages",
     "login": "profiles", "logout": "profiles", "profiles": "profiles", "whoami": "profiles",
     "completion": "completion",
     "serve": "serve",

@@ -8,9 +8,10 @@ names only: no secret, no message text. Entries are kept most recently seen last
 
 `Recorder` keeps it fresh from one place: the factory wraps every client's transport in
 one, and it watches the responses go by (a conversation created, fetched, listed, deleted
-or not found; your participant removed by `leave`). It writes the file once, when the
-command ends, and only if something changed. A cache is never worth a failed command: a
-file that cannot be read counts as empty, one that cannot be written is left as it was.
+or not found; your own participant removed, by `leave` or `remove`). It writes the file
+once, when the command ends, and only if something changed. A cache is never worth a
+failed command: a file that cannot be read counts as empty, one that cannot be written is
+left as it was.
 """
 
 from __future__ import annotations
@@ -101,9 +102,11 @@ class Recorder:
     """A transport that passes every request on and notes the conversations in the
     responses; `close()` writes the names file if they changed it."""
 
-    def __init__(self, transport: Transport, path: Path) -> None:
+    def __init__(self, transport: Transport, path: Path, *, identity: str | None = None) -> None:
         self.transport = transport
         self.path = path
+        self.identity = identity  # whose removal makes a conversation no longer "yours"
+        self._identities: dict[str, str | None] = {}  # participant SID -> identity, seen so far
         self._names: Names | None = None  # read at the first change
         self._changed = False
 
@@ -117,6 +120,10 @@ class Recorder:
         except (ValueError, TypeError, KeyError, AttributeError):
             pass  # not the JSON expected: nothing to note
         return response
+
+    def known_names(self) -> list[str]:
+        """The unique names in the cache (what completion offers), for "did you mean"."""
+        return [name for name in self._entries().values() if name]
 
     def close(self) -> None:
         try:
@@ -138,10 +145,16 @@ class Recorder:
             return
         key, participant = match.group(1), match.group(2)
         if participant:
-            # convo removes a participant in one place, `leave`: then the conversation is
-            # no longer one of yours (as `list` would show).
+            # Once your own participant is removed the conversation is no longer one of
+            # yours (as `list` would show); removing someone else changes nothing here.
+            # convo fetches a participant before removing it, so its identity is known.
+            member = unquote(participant.rsplit("/", 1)[1])
             if ok and request.method == "DELETE":
-                self._gone(unquote(key))
+                if self.identity and self.identity in (member, self._identities.get(member)):
+                    self._gone(unquote(key))
+            elif ok:
+                body = response.json()
+                self._identities[body["sid"]] = body.get("identity")
         elif (ok and request.method == "DELETE") or (response.status == 404 and key):
             self._gone(unquote(key))
         elif ok and key is None and request.method == "GET":

@@ -80,7 +80,8 @@ class Factory:
             transport = make_transport(profile, secret, http_transport=self.http_transport,
                                        debug=self.io.info if self.debug else None)
             # Every response goes past the name cache, which shell completion reads.
-            recorder = Recorder(transport, names_file(self.env, profile.name))
+            recorder = Recorder(transport, names_file(self.env, profile.name),
+                                identity=profile.identity)
             self._client = Client(recorder, service_sid=profile.service_sid)
         return self._client
 

@@ -20,7 +20,8 @@ from convo_cli.cache import names_file, write_names
 from convo_cli.completion import script
 from convo_cli.docs import SCRIPTS, ROOT
 
-CONVERSATION_COMMANDS = ["join", "leave", "add", "add-sms", "participants", "messages", "send"]
+CONVERSATION_COMMANDS = ["join", "leave", "add", "add-sms", "participants", "messages", "send",
+                         "show", "edit", "delete", "remove", "edit-message", "delete-message"]
 SID = "CH" + "0" * 32
 
 

@@ -42,7 +42,8 @@ assert [m.body for m in read_window(client, sid, page_size=5)] == ['hi']
 
 
 def test_piped_and_json_commands_load_no_rich_and_no_httpx(tmp_path):
-    for argv in (["create", "--unique-name", "u"], ["messages", "u"], ["list", "--json"]):
+    for argv in (["create", "--unique-name", "u"], ["messages", "u"], ["list", "--json"],
+                 ["show", "u"], ["delete", "u", "--yes"]):
         body = f"""
 import io, os
 os.environ['CONVO_DATA_DIR'] = {str(tmp_path)!r}

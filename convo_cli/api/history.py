@@ -103,3 +103,10 @@ def read_all(client: Client, conversation_sid: str) -> Iterator[Message]:
 def read_all_pages(client: Client, conversation_sid: str) -> Iterator[Page[Message]]:
     """The same, a page at a time (for a progress count)."""
     return client.message_pages(conversation_sid, order="asc", page_size=SCAN_PAGE)
+
+
+def message_at(client: Client, conversation_sid: str, index: int) -> Message | None:
+    """The message with this index, or None when it was deleted (a gap). Seeks on a convo
+    engine, pages on Twilio, as a window does; `AnchorError` past the last index."""
+    window = read_window(client, conversation_sid, page_size=1, anchor=index, backwards=False)
+    return window[0] if window and window[0].index == index else None

@@ -15,6 +15,7 @@ from convo_cli.errors import ConvoError, UsageError
 PHONE = re.compile(r"^(whatsapp:)?\+[1-9][0-9]{1,14}$")
 MAX_PAGE_SIZE = 100
 DIRECTIONS = {"backwards": True, "backward": True, "forwards": False, "forward": False}
+STATES = ("active", "inactive", "closed")
 
 
 def check_attributes(value: str | None, option: str = "--attributes") -> str | None:
@@ -70,6 +71,12 @@ def parse_anchor(value: str) -> int | None:
     return index
 
 
+def check_state(value: str | None) -> str | None:
+    if value is not None and value not in STATES:
+        raise UsageError(f"--state must be one of {', '.join(STATES)}, not {value!r}")
+    return value
+
+
 def resolve_conversation(client: Client, key: str) -> Conversation:
     """The conversation named by a CH SID or a unique name. Nested calls then use the SID:
     Twilio does not promise unique-name addressing below /Conversations/{Sid}."""
@@ -79,5 +86,21 @@ def resolve_conversation(client: Client, key: str) -> Conversation:
         return client.fetch_conversation(key)
     except ApiError as error:
         if error.status == 404:
-            raise ConvoError(f"conversation {key!r} not found{error.detail()}") from error
+            hint = _did_you_mean(client, key)
+            raise ConvoError(f"conversation {key!r} not found{hint}{error.detail()}") from error
         raise
+
+
+def _did_you_mean(client: Client, key: str) -> str:
+    """A known unique name close to a mistyped one. The names are the ones completion offers:
+    the client's transport is the name cache's Recorder (see `convo_cli.factory`); a client
+    built without one has none to offer."""
+    known = getattr(client.transport, "known_names", None)
+    if known is None:
+        return ""
+    import difflib
+
+    from convo_cli.render.text import terminal_safe
+
+    close = difflib.get_close_matches(key, [n for n in known() if n != key], n=1, cutoff=0.6)
+    return f"; did you mean {terminal_safe(close[0])}?" if close else ""

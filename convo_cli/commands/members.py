@@ -1,4 +1,4 @@
-"""Participants: `join`, `leave`, `add`, `add-sms`, `participants`."""
+"""Participants: `join`, `leave`, `add`, `add-sms`, `participants`, `remove`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError
 from convo_cli.api.models import Participant
 from convo_cli.commands import ConversationArg, JsonOption, command
-from convo_cli.commands.checks import check_attributes, check_binding, resolve_conversation
-from convo_cli.errors import ConvoError
+from convo_cli.commands.checks import (PHONE, check_attributes, check_binding,
+                                       resolve_conversation)
+from convo_cli.errors import ConvoError, UsageError
 from convo_cli.factory import Factory
 
 ExistsOkOption = Annotated[bool, typer.Option(
@@ -57,6 +58,7 @@ def run_join(opts: JoinOptions, deps: Factory) -> None:
 
 class LeaveOptions(NamedTuple):
     conversation: str
+    if_member: bool = False
 
 
 def run_leave(opts: LeaveOptions, deps: Factory) -> None:
@@ -68,10 +70,13 @@ def run_leave(opts: LeaveOptions, deps: Factory) -> None:
     try:
         participant = client.fetch_participant(conversation.sid, me)
     except ApiError as error:
-        if error.status == 404:
-            raise ConvoError(f"{me} is not a participant of {opts.conversation}"
-                             f"{error.detail()}") from error
-        raise
+        if error.status != 404:
+            raise
+        if opts.if_member:
+            deps.io.info(f"{me} is not a participant of {opts.conversation}: nothing to leave.")
+            return
+        raise ConvoError(f"{me} is not a participant of {opts.conversation}"
+                         f"{error.detail()}") from error
     client.remove_participant(conversation.sid, participant.sid)
     deps.io.info(f"{me} left {opts.conversation}.")
 
@@ -121,6 +126,44 @@ def run_participants(opts: ParticipantsOptions, deps: Factory) -> None:
     deps.output(as_json=opts.as_json).participants(client.list_participants(conversation.sid))
 
 
+class RemoveOptions(NamedTuple):
+    conversation: str
+    who: str
+
+
+def run_remove(opts: RemoveOptions, deps: Factory) -> None:
+    if not opts.who.strip():
+        raise UsageError("WHO is empty: give an identity, an address or an MB… SID")
+    client = deps.client()
+    conversation = resolve_conversation(client, opts.conversation)
+    participant = _find_member(client, conversation.sid, opts.who, opts.conversation)
+    client.remove_participant(conversation.sid, participant.sid)
+    deps.io.info(f"Removed {opts.who} from {opts.conversation}.")
+
+
+def _find_member(client: Client, conversation_sid: str, who: str, name: str) -> Participant:
+    """WHO as an MB SID, an SMS/WhatsApp address (there is no fetch by address: the list
+    is read), or an identity."""
+    if PHONE.match(who):
+        bound = [p for p in client.list_participants(conversation_sid) if p.address == who]
+        if len(bound) > 1:
+            from convo_cli.render.text import terminal_safe
+
+            sids = ", ".join(f"{p.sid} (through {terminal_safe(p.proxy_address)})"
+                             for p in bound)
+            raise UsageError(f"{who} takes part in {name} through {len(bound)} proxy "
+                             f"addresses; give the participant's SID: {sids}")
+        if bound:
+            return bound[0]
+    try:
+        return client.fetch_participant(conversation_sid, who)
+    except ApiError as error:
+        if error.status == 404:
+            raise ConvoError(f"{who} is not a participant of {name}{error.detail()}; "
+                             f"see: convo participants {name}") from error
+        raise
+
+
 def register(app: typer.Typer, wanted: str | None = None) -> None:
     @command(app, "join", wanted)
     def join(ctx: typer.Context, conversation: ConversationArg, as_json: JsonOption = False,
@@ -134,12 +177,19 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         run_join(JoinOptions(conversation, as_json, exists_ok), ctx.obj)
 
     @command(app, "leave", wanted)
-    def leave(ctx: typer.Context, conversation: ConversationArg) -> None:
+    def leave(
+        ctx: typer.Context,
+        conversation: ConversationArg,
+        if_member: Annotated[bool, typer.Option(
+            "--if-member", help="Not a participant is a success: nothing to do.")] = False,
+    ) -> None:
         """Leave a conversation.
 
         $ convo leave standup
+
+        $ convo leave deploy-42 --if-member
         """
-        run_leave(LeaveOptions(conversation), ctx.obj)
+        run_leave(LeaveOptions(conversation, if_member), ctx.obj)
 
     @command(app, "add", wanted)
     def add(
@@ -189,3 +239,21 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         $ convo participants standup
         """
         run_participants(ParticipantsOptions(conversation, as_json), ctx.obj)
+
+    @command(app, "remove", wanted)
+    def remove(
+        ctx: typer.Context,
+        conversation: ConversationArg,
+        who: Annotated[str, typer.Argument(
+            metavar="WHO", show_default=False,
+            help="An identity, an address (+15551234567, whatsapp:+…) or an MB… SID.")],
+    ) -> None:
+        """Remove a participant: a chat user, or an SMS or WhatsApp number.
+
+        $ convo remove standup bob
+
+        $ convo remove standup +15551234567
+
+        $ convo remove standup MB0123456789abcdef0123456789abcdef
+        """
+        run_remove(RemoveOptions(conversation, who), ctx.obj)

@@ -1,4 +1,5 @@
-"""`convo messages` (a window of the history, or all of it) and `convo send`."""
+"""`convo messages` (a window of the history, or all of it), `convo send`, and changing or
+deleting one of your own messages: `edit-message`, `delete-message`."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import typer
 from convo_cli.commands import ConversationArg, JsonOption, command
 from convo_cli.commands.checks import (check_page_size, parse_anchor, parse_direction,
                                        resolve_conversation)
+from convo_cli.commands.confirm import confirm, require_yes_or_terminal
 from convo_cli.errors import ConvoError, UsageError
 from convo_cli.factory import Factory
 
 if TYPE_CHECKING:
+    from convo_cli.api.client import Client
     from convo_cli.api.models import Message
 
 DEFAULT_PAGE_SIZE = 30  # the Conversations SDK's getMessages default
@@ -83,20 +86,95 @@ class SendOptions(NamedTuple):
     as_json: bool = False
 
 
-def run_send(opts: SendOptions, deps: Factory) -> None:
-    text = opts.text
+def read_text(text: str, deps: Factory, *, nothing: str = "nothing sent") -> str:
+    """TEXT, or standard input for `-`."""
     if text == "-":
         text = deps.io.stdin.read()
         # `echo hi | convo send c -` sends "hi": the newline ends the input, not the message.
         if text.endswith("\n"):
             text = text[:-1]
     if not text:
-        raise UsageError("the message is empty: nothing sent")
+        raise UsageError(f"the message is empty: {nothing}")
+    return text
+
+
+def run_send(opts: SendOptions, deps: Factory) -> None:
+    text = read_text(opts.text, deps)
     me = deps.identity()
     client = deps.client()
     conversation = resolve_conversation(client, opts.conversation)
     message = client.send_message(conversation.sid, author=me, body=text)
     deps.output(as_json=opts.as_json).message(message)
+
+
+class EditMessageOptions(NamedTuple):
+    conversation: str
+    index: int
+    text: str
+    as_json: bool = False
+
+
+def run_edit_message(opts: EditMessageOptions, deps: Factory) -> None:
+    text = read_text(opts.text, deps, nothing="nothing changed")
+    client = deps.client()
+    message = _own_message(client, deps, opts.conversation, opts.index, "change")
+    assert message.conversation_sid is not None
+    updated = client.update_message(message.conversation_sid, message.sid, body=text)
+    deps.output(as_json=opts.as_json).message(updated)
+
+
+class DeleteMessageOptions(NamedTuple):
+    conversation: str
+    index: int
+    yes: bool = False
+
+
+def run_delete_message(opts: DeleteMessageOptions, deps: Factory) -> None:
+    require_yes_or_terminal(deps.io, opts.yes, "delete-message")
+    client = deps.client()
+    message = _own_message(client, deps, opts.conversation, opts.index, "delete")
+    assert message.conversation_sid is not None
+    if not opts.yes:
+        from convo_cli.render.output import message_text
+        from convo_cli.render.text import terminal_safe
+
+        body = " ".join(terminal_safe(message_text(message)).split())  # one line, however long
+        quoted = body if len(body) <= 60 else body[:59] + "\u2026"
+        confirm(deps.io, f"Delete message {message.index} in {opts.conversation}, "
+                f'"{quoted}"?', yes=False, command="delete-message")
+    client.delete_message(message.conversation_sid, message.sid)
+    deps.io.info(f"Deleted message {message.index} from {opts.conversation}.")
+
+
+def _own_message(client: Client, deps: Factory, conversation_key: str, index: int,
+                 verb: str) -> Message:
+    """The message at `index`, if my identity wrote it: a chat client changes only your own
+    (the service, with account credentials, would let anyone)."""
+    from convo_cli.api.history import AnchorError, message_at
+
+    if index < 0:
+        raise UsageError(f"INDEX must be a message index of 0 or more, not {index}")
+    me = deps.identity()
+    conversation = resolve_conversation(client, conversation_key)
+    try:
+        message = message_at(client, conversation.sid, index)
+    except AnchorError as error:
+        raise ConvoError(f"no message {index} in {conversation_key}: "
+                         f"{_history_end(error)}") from None
+    if message is None:
+        raise ConvoError(f"no message {index} in {conversation_key}: it was deleted")
+    if message.author != me:
+        from convo_cli.render.text import terminal_safe
+
+        author = terminal_safe(message.author) if message.author else "nobody"
+        raise UsageError(f"message {index} in {conversation_key} is {author}'s, not yours "
+                         f"({me}): you can {verb} only your own messages")
+    return message._replace(conversation_sid=conversation.sid)
+
+
+def _history_end(error: Exception) -> str:
+    last = getattr(error, "last", None)
+    return "the conversation has no messages" if last is None else f"the last index is {last}"
 
 
 def register(app: typer.Typer, wanted: str | None = None) -> None:
@@ -146,3 +224,41 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         $ git log -1 --format=%s | convo send standup -
         """
         run_send(SendOptions(conversation, text, as_json), ctx.obj)
+
+    @command(app, "edit-message", wanted)
+    def edit_message(
+        ctx: typer.Context,
+        conversation: ConversationArg,
+        index: Annotated[int, typer.Argument(
+            metavar="INDEX", show_default=False, help="The message's index.")],
+        text: Annotated[str, typer.Argument(
+            metavar="TEXT", help="The new text; '-' reads standard input.", show_default=False)],
+        as_json: JsonOption = False,
+    ) -> None:
+        """Change the text of one of your own messages.
+
+        $ convo edit-message standup 0 "Deploy is done (v2.1)"
+
+        $ cat notes.txt | convo edit-message standup 7 -
+        """
+        run_edit_message(EditMessageOptions(conversation, index, text, as_json), ctx.obj)
+
+    @command(app, "delete-message", wanted)
+    def delete_message(
+        ctx: typer.Context,
+        conversation: ConversationArg,
+        index: Annotated[int, typer.Argument(
+            metavar="INDEX", show_default=False, help="The message's index.")],
+        yes: Annotated[bool, typer.Option(
+            "--yes", "-y", help="Do not ask; needed when not on a terminal.")] = False,
+    ) -> None:
+        """Delete one of your own messages.
+
+        On a terminal it asks first; anywhere else it needs --yes. The other messages keep
+        their indexes.
+
+        $ convo delete-message standup 7
+
+        $ convo delete-message standup 7 --yes
+        """
+        run_delete_message(DeleteMessageOptions(conversation, index, yes), ctx.obj)
