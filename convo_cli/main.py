@@ -35,9 +35,11 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
         if completing:
             code = answer(completing, deps, io.stdout)
         else:
+            from convo_cli.render.help import help_settings
+
             command = typer.main.get_command(build_app(argv))
             result = command.main(args=list(argv), prog_name="convo", obj=deps,
-                                  standalone_mode=False)
+                                  standalone_mode=False, **help_settings(command, io.width))
             code = result if isinstance(result, int) else ExitCode.OK
     except KeyboardInterrupt:
         io.info("convo: interrupted")
