@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -99,9 +100,17 @@ class Output:
             for p in items:
                 self._write(_participant_line(p))
             return
+        people = list(items)
         rows = [(p.sid, p.identity if p.identity is not None else p.address,
-                 p.proxy_address, self.terminal.day(p.date_created)) for p in items]
-        self.terminal.table(PARTICIPANT_COLUMNS, rows, empty="No participants.")
+                 p.proxy_address, self.terminal.day(p.date_created)) for p in people]
+        # An identity may be shortened, a phone number not ("whatsapp:+…" is no number): the
+        # column keeps the longest address whole, or goes.
+        who, *rest = PARTICIPANT_COLUMNS[1:]
+        longest = max([len(p.address) for p in people if p.identity is None and p.address],
+                      default=0)
+        columns = (PARTICIPANT_COLUMNS[0], replace(who, min_width=max(who.min_width, longest)),
+                   *rest)
+        self.terminal.table(columns, rows, empty="No participants.")
 
     def conversations(self, items: Iterable[ParticipantConversation]) -> None:
         if self.mode == "json":
