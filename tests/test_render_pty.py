@@ -177,3 +177,39 @@ def test_help_never_cuts_an_option_name(home, width):
                    "--long", "-l", "--help"):
         assert re.search(rf"(?<![\w-]){option}(?![\w-])", text), (option, lines)
     assert "--page-s\u2026" not in text
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    import typer
+
+    from convo_cli.app import build_app
+
+    root = typer.main.get_command(build_app())
+    paths: list[tuple[str, ...]] = [()]
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        paths.append((name,))
+        paths += [(name, sub) for sub in getattr(command, "commands", {})]
+    return paths
+
+
+def option_names(path: tuple[str, ...]) -> list[str]:
+    import typer
+
+    from convo_cli.app import build_app
+
+    command = typer.main.get_command(build_app())
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    return [opt for param in command.params for opt in (*param.opts, *param.secondary_opts)
+            if opt.startswith("-")]
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "convo")
+def test_every_commands_help_is_whole_at_forty_columns(home, path):
+    text = "\n".join(screen(home, 40, *path, "--help").lines())
+    assert text.startswith("Usage: convo")
+    for option in [*option_names(path), "--help"]:
+        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", text), (option, text)
+    # A command's summary in a list of commands folds rather than ending in "...".
+    assert not [line for line in text.splitlines()
+                if line.endswith("...") and not line.endswith("[ARGS]...")], text
