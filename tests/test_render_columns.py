@@ -150,3 +150,15 @@ def test_output_declares_its_tables_columns():
     lines = io.out().splitlines()
     assert all(cell_len(line) <= 40 for line in lines) and len(lines) == 2
     assert all(len(sid) == 34 for line in lines for sid in TOKEN.findall(line))
+
+
+def test_shortened_text_ends_in_an_ellipsis_right_after_the_last_whole_character():
+    from convo_cli.render.terminal import shorten
+
+    assert shorten("東京オフィス", 6) == "東京…"  # 5 cells: half a character is not shown
+    assert shorten("Daily standup", 7) == "Daily…"  # no space before the "…"
+    assert shorten("standup", 7) == "standup"
+    t = terminal(44)
+    t.table([Column("SID"), Column("Name", shrink=True, min_width=4), Column("State")],
+            [["CH" + "a" * 32, "東京オフィス", "active"]], empty="none")
+    assert t.io.out().splitlines()[1] == f"CH{'a' * 32}  東京オ…"  # 7 of its 8 cells

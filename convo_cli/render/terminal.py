@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.text import Text
 
@@ -27,6 +27,7 @@ from convo_cli.render.text import terminal_safe
 Cell = str | int | None
 INDENT = 2  # a message's text, and a record's value under its label, sit this far in
 HANG = 4  # the lines a long line of a message wraps onto sit further in than its own lines
+ELLIPSIS = "\u2026"
 BULLET = "\u2022"  # starts every message: count the bullets, count the messages
 TAB = 4
 _SPACES = re.compile(r"\s+")
@@ -40,6 +41,14 @@ def one_line(value: Cell) -> str:
     """A table cell: line breaks and tabs in a name become spaces, since a record keeps to
     one line."""
     return _SPACES.sub(" ", safe(value)).strip()
+
+
+def shorten(text: str, width: int) -> str:
+    """At most `width` cells: whole, or cut with `…` (no space before it, even where the
+    cut falls in the middle of a wide character)."""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, max(width - 1, 0)).rstrip() + ELLIPSIS
 
 
 class Terminal:
@@ -137,9 +146,7 @@ class Terminal:
     def _line(cells: Sequence[str], layout: Sequence[tuple[int, int]], style: str = "") -> Text:
         line = Text(style=style)
         for n, (cell, (_, width)) in enumerate(zip(cells, layout, strict=True)):
-            text = Text(cell)
-            if cell_len(cell) > width:
-                text.truncate(width, overflow="ellipsis")
+            text = Text(shorten(cell, width))
             if n < len(layout) - 1:  # no trailing spaces after the last column
                 text.pad_right(width - cell_len(text.plain) + GAP)
             line.append_text(text)
@@ -186,11 +193,9 @@ class Terminal:
         """`[#index  ]author  time`, the author shortened with `…` to keep to one line."""
         lead = Text(f"#{index}" + " " * GAP, style="bold") if index is not None else Text()
         tail = Text(" " * GAP + "  ".join(after), style="dim")
-        label = Text(terminal_safe(author_label(m.author, me)), style=self._style(m.author, me))
         room = self.width - cell_len(lead.plain) - cell_len(tail.plain)
-        if cell_len(label.plain) > room:
-            label.truncate(max(room, 1), overflow="ellipsis")
-        return Text.assemble(lead, label, tail)
+        label = shorten(terminal_safe(author_label(m.author, me)), max(room, 1))
+        return Text.assemble(lead, Text(label, style=self._style(m.author, me)), tail)
 
     def _body(self, m: Message, first: Text) -> list[Text]:
         from convo_cli.render.output import message_text
