@@ -53,6 +53,9 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
             import traceback
 
             traceback.print_exc(file=io.stderr)
+        if type(error).__name__ == "NoArgsIsHelpError" and error.format_message():
+            # `convo` alone on a narrow terminal: plain help, carried rather than printed.
+            io.stdout.write(error.format_message() + "\n")
         message, code = describe(error)
         if code == ExitCode.AUTH and getattr(error, "status", None) in (401, 403):
             message += f"; {deps.login_hint()}"  # the service rejected the credentials

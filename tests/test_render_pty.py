@@ -213,3 +213,11 @@ def test_every_commands_help_is_whole_at_forty_columns(home, path):
     # A command's summary in a list of commands folds rather than ending in "...".
     assert not [line for line in text.splitlines()
                 if line.endswith("...") and not line.endswith("[ARGS]...")], text
+
+
+@pytest.mark.parametrize("width", [120, 40])
+def test_convo_alone_shows_its_help_at_any_width(home, width):
+    shown = run_in_pty([*convo_executable()], width, env=env(home))
+    lines = [line.strip() for line in shown.lines()]
+    assert shown.code == 2 and "Usage: convo [OPTIONS] COMMAND [ARGS]..." in lines, shown.raw
+    assert all(cells(line) <= width for line in shown.lines())
