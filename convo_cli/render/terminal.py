@@ -71,7 +71,11 @@ class Terminal:
         return max(self.console.width, 1)
 
     def _print(self, lines: Iterable[Text]) -> None:
-        self.console.print(Text("\n").join(lines), overflow="ignore", crop=False)
+        """Lines already fitted to the width, with no trailing spaces."""
+        fitted = list(lines)
+        for line in fitted:
+            line.rstrip()
+        self.console.print(Text("\n").join(fitted), overflow="ignore", crop=False)
 
     @staticmethod
     def when(iso: str | None) -> str | None:
@@ -107,8 +111,8 @@ class Terminal:
             pad = " " * (label_width + GAP)
             for label, value in shown:
                 folded = self._wrap(value, beside) or [""]
-                lines.append(Text(label.ljust(label_width + GAP - cell_len(label) + len(label)),
-                                  style="bold") + Text(folded[0]))
+                padding = " " * (label_width + GAP - cell_len(label))
+                lines.append(Text(label, style="bold") + Text(padding + folded[0]))
                 lines += [Text(pad + line) for line in folded[1:]]
         else:
             for label, value in shown:
