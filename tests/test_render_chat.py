@@ -69,20 +69,20 @@ def test_authors_are_labelled_by_who_they_are():
 def test_each_author_keeps_the_same_first_colour_on_every_run():
     # Pinned: a salted hash() would change these from one process to the next.
     assert [author_style(a) for a in ("alice", "bob", "+15551234567", "ci-bot")] == [
-        "bold color(214)", "bold color(35)", "bold color(143)", "bold color(214)"]
+        "bold color(184)", "bold color(40)", "bold color(137)", "bold color(184)"]
     assert author_style("alice", me="alice") == "bold"
 
 
 def test_the_authors_of_one_history_get_distinct_colours_while_the_palette_lasts():
     colours = AuthorColours()
-    # alice and ci-bot would both start at amber: ci-bot, second, takes the next free one.
+    # alice and ci-bot would both start at yellow: ci-bot, second, takes the next free one.
     assert [colours.colour(a) for a in ("alice", "bob", "ci-bot", "alice")] == [
-        "color(214)", "color(35)", "color(75)", "color(214)"]
+        "color(184)", "color(40)", "color(27)", "color(184)"]
     many = [f"user{n}" for n in range(len(PALETTE))]
     fresh = AuthorColours()
     assert sorted(fresh.colour(a) for a in many) == sorted(PALETTE)
     assert fresh.colour("one more") in PALETTE  # then colours repeat
-    assert author_style("ci-bot", None, colours) == "bold color(75)"
+    assert author_style("ci-bot", None, colours) == "bold color(27)"
 
 
 @pytest.mark.parametrize("palette", [PALETTE, PALETTE_16])
@@ -94,6 +94,12 @@ def test_no_author_colour_is_red_and_there_are_at_least_twelve(palette):
         assert "red" not in name
         r, g, b = Color.parse(name).get_truecolor()
         assert not (r > 150 and g < 100 and b < 100), name  # reddish
+    # Clearly distinct: no two closer than 50 apart in RGB (of 441 between black and white).
+    import itertools
+    import math
+
+    rgb = [Color.parse(name).get_truecolor() for name in PALETTE]
+    assert min(math.dist(a, b) for a, b in itertools.combinations(rgb, 2)) > 50
 
 
 HISTORY = [
@@ -170,13 +176,13 @@ def test_with_colour_each_author_has_a_colour_of_their_own_and_mine_is_plain_bol
     Output(first, clock=lambda: NOW).messages(HISTORY, me="alice")
     Output(second, clock=lambda: NOW).messages(HISTORY, me="alice")
     assert headings(first.out()) == {
-        "bob": "1;38;5;35", "carol": "1;38;5;214", "you": "1",
-        "+15551234567 (SMS)": "1;38;5;143", "+15551234567 (WhatsApp)": "1;38;5;178"}
+        "bob": "1;38;5;40", "carol": "1;38;5;184", "you": "1",
+        "+15551234567 (SMS)": "1;38;5;137", "+15551234567 (WhatsApp)": "1;38;5;214"}
     assert second.out() == first.out()  # the same history, the same colours
     # Each message's bullet has its author's style.
     bullets = [SGR.split(line)[1] for line in first.out().splitlines()
                if SGR.sub("", line).startswith("\u2022")]
-    assert bullets[:3] == ["1;38;5;35", "1;38;5;214", "1"]
+    assert bullets[:3] == ["1;38;5;40", "1;38;5;184", "1"]
     # The time beside each heading is dim; no other escapes than convo's own styles.
     assert re.sub(SGR, "", first.out()).splitlines()[0] == "bob  2026-11-14 10:00"
     assert "\x1b[2m" in first.out()

@@ -9,24 +9,25 @@ import re
 import time
 import zlib
 
-# Author colours: 14 hues of the 256-colour palette, mid-bright so that both dark and light
-# backgrounds keep them readable, and none of them red (red means an error). Neighbours in
-# the list differ most, since a collision moves an author to the next free one.
+# Author colours: 14 of the 256-colour palette, spread round the colour wheel (and, where
+# hues come close, apart in lightness), mid-bright so that dark and light backgrounds keep
+# them readable, and none of them red (red means an error). Neighbours in the list differ
+# most, since a collision moves an author on to the next free one.
 PALETTE = (
-    "color(33)",   # azure
-    "color(178)",  # gold
-    "color(35)",   # green
-    "color(135)",  # purple
-    "color(37)",   # teal
-    "color(214)",  # amber
-    "color(75)",   # sky blue
-    "color(112)",  # lime
-    "color(170)",  # orchid
-    "color(30)",   # dark cyan
-    "color(143)",  # khaki
+    "color(39)",   # sky blue
+    "color(214)",  # orange
+    "color(40)",   # green
+    "color(129)",  # purple
+    "color(44)",   # cyan
+    "color(184)",  # yellow
+    "color(27)",   # blue
+    "color(213)",  # pink
+    "color(150)",  # pale green
     "color(99)",   # violet
-    "color(49)",   # spring green
-    "color(25)",   # navy
+    "color(137)",  # tan
+    "color(42)",   # spring green
+    "color(110)",  # steel blue
+    "color(201)",  # magenta
 )
 # A terminal of 16 colours would turn some of those into red: its own colours, but red.
 PALETTE_16 = ("cyan", "yellow", "green", "magenta", "blue", "bright_cyan", "bright_yellow",
