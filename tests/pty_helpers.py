@@ -51,8 +51,10 @@ def convo_executable() -> list[str]:
 
 
 def run_in_pty(argv: Sequence[str], width: int, height: int = 50,
-               env: Mapping[str, str] | None = None) -> Screen:
-    """`argv` (e.g. `[*convo_executable(), "list"]`) on a terminal `width` columns wide."""
+               env: Mapping[str, str] | None = None, *, typed: str = "") -> Screen:
+    """`argv` (e.g. `[*convo_executable(), "list"]`) on a terminal `width` columns wide;
+    `typed` is what the user types (an answer to a prompt: "y\n"), echoed as a terminal
+    echoes it."""
     environ = {k: v for k, v in (os.environ if env is None else env).items()
                if k not in _OVERRIDES}
     environ.setdefault("TERM", "xterm-256color")
@@ -66,6 +68,8 @@ def run_in_pty(argv: Sequence[str], width: int, height: int = 50,
         finally:
             os._exit(127)
     fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+    if typed:
+        os.write(master, typed.encode())
     chunks = []
     while True:
         ready, _, _ = select.select([master], [], [], GUARD)

@@ -221,3 +221,11 @@ def test_convo_alone_shows_its_help_at_any_width(home, width):
     lines = [line.strip() for line in shown.lines()]
     assert shown.code == 2 and "Usage: convo [OPTIONS] COMMAND [ARGS]..." in lines, shown.raw
     assert all(cells(line) <= width for line in shown.lines())
+
+
+def test_the_pty_helper_types_what_a_user_types(home):
+    # `send -` reads the message from the terminal until end of input (Ctrl-D).
+    shown = run_in_pty([*convo_executable(), "send", "standup", "-"], 60, env=env(home),
+                       typed="typed at the terminal\n\x04")
+    assert shown.code == 0, shown.raw
+    assert "\u2022 typed at the terminal" in shown.lines()
