@@ -36,8 +36,8 @@ class Screen:
 
     def lines(self) -> list[str]:
         """The text of each line, colours removed."""
-        return SGR.sub("", self.raw).split("\n")[:-1] if self.raw.endswith("\n") else \
-            SGR.sub("", self.raw).split("\n")
+        text = SGR.sub("", self.raw)
+        return text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
 
 
 def cells(line: str) -> int:

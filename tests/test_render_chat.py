@@ -230,6 +230,13 @@ def test_piped_output_has_no_colour_and_no_box_drawing(standup):
         assert result.err == ""
 
 
+def test_long_changes_the_terminal_view_only(standup):
+    for argv in (["messages", "standup"], ["messages", "standup", "--json"]):
+        assert convo(*argv, "--long").out == convo(*argv).out
+    assert convo("messages", "standup", "--long", tty=True).out != convo(
+        "messages", "standup", tty=True).out
+
+
 def cli(argv: list[str], *, tty: bool, stderr_tty: bool) -> IOStreams:
     io = IOStreams.test(tty=tty, stderr_tty=stderr_tty)
     assert run(argv, io, dict(os.environ)) == 0, io.err()
