@@ -153,7 +153,7 @@ def test_a_long_history_shows_each_messages_index_and_time():
         "  ok [bold]from sms[/]\n"
         "\n"
         "  after a blank line\n"
-        "#5  +15551234567 (Wha…  2026-11-23 09:59\n"
+        "#5  +15551234567  2026-11-23 09:59\n"  # no room for "(WhatsApp)": the number whole
         "  wa\n")
 
 

@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.text import Text
 
 from convo_cli.api.models import Message
-from convo_cli.render.chat import (PALETTE, PALETTE_16, SAME_GROUP, AuthorColours, author_label,
-                                   author_style, parse_time, relative_time)
+from convo_cli.render.chat import (PALETTE, PALETTE_16, PHONE_AUTHOR, SAME_GROUP, AuthorColours,
+                                   author_label, author_style, parse_time, relative_time)
 from convo_cli.render.columns import GAP, Column, fit
 from convo_cli.render.streams import IOStreams
 from convo_cli.render.text import terminal_safe
@@ -198,7 +198,11 @@ class Terminal:
         lead = Text(f"#{index}" + " " * GAP, style="bold") if index is not None else Text()
         tail = Text(" " * GAP + "  ".join(after), style="dim")
         room = self.width - cell_len(lead.plain) - cell_len(tail.plain)
-        label = shorten(terminal_safe(author_label(m.author, me)), max(room, 1))
+        label = terminal_safe(author_label(m.author, me))
+        phone = PHONE_AUTHOR.fullmatch(m.author or "")
+        if cell_len(label) > room and phone and label != "you":
+            label = phone.group(2)  # the number, whole, rather than "+1555… (SMS)" cut
+        label = shorten(label, max(room, 1))
         return Text.assemble(lead, Text(label, style=self._style(m.author, me)), tail)
 
     def _body(self, m: Message, first: Text) -> list[Text]:
