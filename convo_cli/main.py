@@ -35,9 +35,11 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
         if completing:
             code = answer(completing, deps, io.stdout)
         else:
+            from convo_cli.render.help import help_settings
+
             command = typer.main.get_command(build_app(argv))
             result = command.main(args=list(argv), prog_name="convo", obj=deps,
-                                  standalone_mode=False)
+                                  standalone_mode=False, **help_settings(command, io.width))
             code = result if isinstance(result, int) else ExitCode.OK
     except KeyboardInterrupt:
         io.info("convo: interrupted")
@@ -51,6 +53,9 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
             import traceback
 
             traceback.print_exc(file=io.stderr)
+        if type(error).__name__ == "NoArgsIsHelpError" and error.format_message():
+            # `convo` alone on a narrow terminal: plain help, carried rather than printed.
+            io.stdout.write(error.format_message() + "\n")
         message, code = describe(error)
         if code == ExitCode.AUTH and getattr(error, "status", None) in (401, 403):
             message += f"; {deps.login_hint()}"  # the service rejected the credentials

@@ -177,4 +177,4 @@ def test_follow_on_a_terminal_says_how_to_stop(bob, monkeypatch):
     code, io = interrupted(monkeypatch, ["messages", "standup", "-f", "--page-size", "2"], 1,
                            tty=True, width=40)
     assert (code, io.err()) == (130, "Following standup; Ctrl-C to stop.\n")
-    assert io.out() == "you  just now\n  old 33\n  old 34\n"  # USER=alice
+    assert io.out() == "you  just now\n\u2022 old 33\n\u2022 old 34\n"  # USER=alice

@@ -96,7 +96,8 @@ def test_scenario_on_a_terminal():
     convo("send", "standup", "good morning")
     as_("bob", "send", "standup", "hi alice")
     history = convo("messages", "standup", tty=True)
-    assert history.lines() == ["you  just now", "  good morning", "bob  just now", "  hi alice"]
+    assert history.lines() == ["you  just now", "\u2022 good morning", "bob  just now",
+                               "\u2022 hi alice"]
 
     listed = as_("bob", "list", tty=True, width=120)
     header = listed.lines()[0].split()

@@ -49,7 +49,7 @@ def test_tsv_field_escapes_structure_and_controls():
 def test_a_hostile_body_on_a_terminal_prints_literally(utc):
     io = IOStreams.test(tty=True, width=400)
     Output(io, clock=lambda: SENT + 90).messages([message(HOSTILE)])
-    assert io.out() == f"mallory  1 min ago\n  {terminal_safe(HOSTILE)}\n"
+    assert io.out() == f"mallory  1 min ago\n• {terminal_safe(HOSTILE)}\n"
     assert "\x1b" not in io.out() and "\x07" not in io.out() and "\u202e" not in io.out()
 
 
@@ -64,7 +64,7 @@ def test_with_colour_only_convos_own_styles_reach_the_terminal(utc):
 
     assert re.findall(r"\x1b[^m]*m", out)
     assert re.sub(r"\x1b\[[0-9;]*m", "", out) == (
-        "\\x1b[2Jeve  just now\n  \\x1b]0;title\\x07[red]x[/red]\n")
+        "\\x1b[2Jeve  just now\n• \\x1b]0;title\\x07[red]x[/red]\n")
 
 
 def test_hostile_text_in_a_terminal_table_is_neutralised():

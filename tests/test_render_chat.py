@@ -17,7 +17,8 @@ from convo_cli.api.models import Message
 from convo_cli.api.paging import Page
 from convo_cli.engine.inprocess import InProcessTransport
 from convo_cli.main import run
-from convo_cli.render.chat import author_label, author_style, relative_time
+from convo_cli.render.chat import (PALETTE, PALETTE_16, AuthorColours, author_label,
+                                   author_style, relative_time)
 from convo_cli.render.output import Output
 from convo_cli.render.streams import IOStreams
 
@@ -65,11 +66,40 @@ def test_authors_are_labelled_by_who_they_are():
     assert author_label(None) == "system"
 
 
-def test_each_author_keeps_the_same_colour_on_every_run():
+def test_each_author_keeps_the_same_first_colour_on_every_run():
     # Pinned: a salted hash() would change these from one process to the next.
     assert [author_style(a) for a in ("alice", "bob", "+15551234567", "ci-bot")] == [
-        "bold red", "bold green", "bold cyan", "bold magenta"]
+        "bold color(184)", "bold color(40)", "bold color(137)", "bold color(184)"]
     assert author_style("alice", me="alice") == "bold"
+
+
+def test_the_authors_of_one_history_get_distinct_colours_while_the_palette_lasts():
+    colours = AuthorColours()
+    # alice and ci-bot would both start at yellow: ci-bot, second, takes the next free one.
+    assert [colours.colour(a) for a in ("alice", "bob", "ci-bot", "alice")] == [
+        "color(184)", "color(40)", "color(27)", "color(184)"]
+    many = [f"user{n}" for n in range(len(PALETTE))]
+    fresh = AuthorColours()
+    assert sorted(fresh.colour(a) for a in many) == sorted(PALETTE)
+    assert fresh.colour("one more") in PALETTE  # then colours repeat
+    assert author_style("ci-bot", None, colours) == "bold color(27)"
+
+
+@pytest.mark.parametrize("palette", [PALETTE, PALETTE_16])
+def test_no_author_colour_is_red_and_there_are_at_least_twelve(palette):
+    from rich.color import Color
+
+    assert len(set(PALETTE)) >= 12 and len(set(PALETTE_16)) == len(PALETTE_16)
+    for name in palette:
+        assert "red" not in name
+        r, g, b = Color.parse(name).get_truecolor()
+        assert not (r > 150 and g < 100 and b < 100), name  # reddish
+    # Clearly distinct: no two closer than 50 apart in RGB (of 441 between black and white).
+    import itertools
+    import math
+
+    rgb = [Color.parse(name).get_truecolor() for name in PALETTE]
+    assert min(math.dist(a, b) for a, b in itertools.combinations(rgb, 2)) > 50
 
 
 HISTORY = [
@@ -85,27 +115,46 @@ HISTORY = [
 
 
 def test_a_history_on_a_terminal_at_a_fixed_width():
+    # Every message starts with a bullet; its own line breaks line up under its text, and
+    # the lines it wraps onto sit further in.
     io = IOStreams.test(tty=True, width=40)
     Output(io, clock=lambda: NOW).messages(HISTORY, me="alice")
     assert io.out() == (
         "bob  2026-11-14 10:00\n"
-        "  an old one\n"
+        "• an old one\n"
         "carol  yesterday 09:10\n"
-        "  from yesterday\n"
+        "• from yesterday\n"
         "you  today 08:53\n"
-        "  my morning message, long enough to\n"
-        "  wrap at forty columns\n"
-        "  a second one, under the same heading\n"
+        "• my morning message, long enough to\n"
+        "    wrap at forty columns\n"
+        "• a second one, under the same heading\n"
         "+15551234567 (SMS)  5 min ago\n"
-        "  ok [bold]from sms[/]\n"
+        "• ok [bold]from sms[/]\n"
         "\n"
         "  after a blank line\n"
         "+15551234567 (WhatsApp)  just now\n"
-        "  wa\n"
+        "• wa\n"
         "you  just now\n"
-        "  much later: a new heading\n"
+        "• much later: a new heading\n"
         "bob  just now\n"
-        "  hi\\x1b[31m\n")
+        "• hi\\x1b[31m\n")
+
+
+def test_a_long_history_shows_each_messages_index_and_time():
+    io = IOStreams.test(tty=True, width=40)
+    Output(io, clock=lambda: NOW).messages(HISTORY[2:6], me="alice", long=True)
+    assert io.out() == (
+        "#2  you  2026-11-23 08:53\n"
+        "  my morning message, long enough to\n"
+        "    wrap at forty columns\n"
+        "#3  you  2026-11-23 08:54\n"
+        "  a second one, under the same heading\n"
+        "#4  +15551234567 (SMS)  2026-11-23 09:55\n"
+        "  ok [bold]from sms[/]\n"
+        "\n"
+        "  after a blank line\n"
+        "#5  +15551234567  2026-11-23 09:59\n"  # no room for "(WhatsApp)": the number whole
+        "  wa\n")
 
 
 def headings(out: str) -> dict[str, str]:
@@ -113,23 +162,39 @@ def headings(out: str) -> dict[str, str]:
     found = {}
     for line in out.splitlines():
         parts = SGR.split(line)  # text, code, text, code…
-        if len(parts) > 2 and parts[0] == "":
+        if len(parts) > 2 and parts[0] == "" and not parts[2].startswith("\u2022"):
             found.setdefault(parts[2], parts[1])
     return found
 
 
-def test_with_colour_each_author_has_a_colour_of_their_own_and_mine_is_plain_bold():
+def test_with_colour_each_author_has_a_colour_of_their_own_and_mine_is_plain_bold(
+        monkeypatch):
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("COLORTERM", raising=False)
     first, second = IOStreams.test(tty=True, color=True, width=40), IOStreams.test(
         tty=True, color=True, width=40)
     Output(first, clock=lambda: NOW).messages(HISTORY, me="alice")
-    Output(second, clock=lambda: NOW).messages(HISTORY[::-1], me="alice")
+    Output(second, clock=lambda: NOW).messages(HISTORY, me="alice")
     assert headings(first.out()) == {
-        "bob": "1;32", "carol": "1;31", "you": "1", "+15551234567 (SMS)": "1;36",
-        "+15551234567 (WhatsApp)": "1;31"}
-    assert headings(second.out()) == headings(first.out())
+        "bob": "1;38;5;40", "carol": "1;38;5;184", "you": "1",
+        "+15551234567 (SMS)": "1;38;5;137", "+15551234567 (WhatsApp)": "1;38;5;214"}
+    assert second.out() == first.out()  # the same history, the same colours
+    # Each message's bullet has its author's style.
+    bullets = [SGR.split(line)[1] for line in first.out().splitlines()
+               if SGR.sub("", line).startswith("\u2022")]
+    assert bullets[:3] == ["1;38;5;40", "1;38;5;184", "1"]
     # The time beside each heading is dim; no other escapes than convo's own styles.
     assert re.sub(SGR, "", first.out()).splitlines()[0] == "bob  2026-11-14 10:00"
     assert "\x1b[2m" in first.out()
+
+
+def test_on_a_terminal_of_16_colours_authors_get_its_colours_but_red(monkeypatch):
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.delenv("COLORTERM", raising=False)
+    io = IOStreams.test(tty=True, color=True, width=40)
+    Output(io, clock=lambda: NOW).messages(HISTORY, me="alice")
+    codes = set(headings(io.out()).values())
+    assert len(codes) == 5 and not any(c.endswith(("31", "91")) for c in codes), codes
 
 
 def test_a_followed_conversation_keeps_its_headings_across_messages():
@@ -138,8 +203,9 @@ def test_a_followed_conversation_keeps_its_headings_across_messages():
     output.message_stream(iter(HISTORY[2:4]), me="alice")
     output.message_stream(iter([message(8, "alice", "still me", 3900)]), me="alice")
     assert io.out().splitlines() == [
-        "you  today 08:53", "  my morning message, long enough to", "  wrap at forty columns",
-        "  a second one, under the same heading", "  still me"]
+        "you  today 08:53", "\u2022 my morning message, long enough to",
+        "    wrap at forty columns", "\u2022 a second one, under the same heading",
+        "\u2022 still me"]
 
 
 @pytest.fixture
@@ -162,6 +228,13 @@ def test_piped_output_has_no_colour_and_no_box_drawing(standup):
         assert result.code == 0 and result.out, argv
         assert "\x1b" not in result.out and not BOX_DRAWING.search(result.out), argv
         assert result.err == ""
+
+
+def test_long_changes_the_terminal_view_only(standup):
+    for argv in (["messages", "standup"], ["messages", "standup", "--json"]):
+        assert convo(*argv, "--long").out == convo(*argv).out
+    assert convo("messages", "standup", "--long", tty=True).out != convo(
+        "messages", "standup", tty=True).out
 
 
 def cli(argv: list[str], *, tty: bool, stderr_tty: bool) -> IOStreams:
@@ -225,10 +298,7 @@ def test_tables_keep_sids_and_numbers_whole_and_times_short():
         "conversation_state": "active", "conversation_date_created": iso(3600)})]
     io = IOStreams.test(tty=True, width=80)
     Output(io, clock=lambda: NOW).conversations(rooms)
-    lines = io.out().splitlines()
-    row = next(line for line in lines if line.startswith("CH"))
-    assert row.split()[:2] == ["CH" + "c" * 32, "standup"]
-    assert row.rstrip().endswith("  active  today 09:00")
-    # Only the free text folds, on word boundaries.
-    assert " ".join(" ".join(line[49:61].split()) for line in lines[lines.index(row):]).split() \
-        == "Daily standup of the platform team".split()
+    # One line per record: the free text is shortened with "…" to make room.
+    assert io.out().splitlines() == [
+        "SID                                 Unique na…  Friendly n…  State   Created",
+        f"CH{'c' * 32}  standup     Daily stan…  active  today 09:00"]

@@ -30,6 +30,7 @@ class MessagesOptions(NamedTuple):
     all: bool = False
     as_json: bool = False
     follow: bool = False
+    long: bool = False
 
 
 def run_messages(opts: MessagesOptions, deps: Factory) -> None:
@@ -58,14 +59,14 @@ def run_messages(opts: MessagesOptions, deps: Factory) -> None:
         except AnchorError as error:
             raise UsageError(f"--anchor {error}") from None
     if not opts.follow:
-        return output.messages(history, me=me)
+        return output.messages(history, me=me, long=opts.long)
     # Until Ctrl-C (exit 130: Typer and main see to it) or the conversation is deleted.
     from convo_cli.api.follow import ConversationDeleted, follow
 
     if output.mode == "terminal":
         deps.io.info(f"Following {opts.conversation}; Ctrl-C to stop.")
     try:
-        output.message_stream(follow(client, conversation.sid, history), me=me)
+        output.message_stream(follow(client, conversation.sid, history), me=me, long=opts.long)
     except ConversationDeleted:
         raise ConvoError(f"conversation {opts.conversation!r} was deleted") from None
 
@@ -104,7 +105,7 @@ def run_send(opts: SendOptions, deps: Factory) -> None:
     client = deps.client()
     conversation = resolve_conversation(client, opts.conversation)
     message = client.send_message(conversation.sid, author=me, body=text)
-    deps.output(as_json=opts.as_json).message(message)
+    deps.output(as_json=opts.as_json).message(message, me=me)
 
 
 class EditMessageOptions(NamedTuple):
@@ -195,6 +196,8 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         follow: Annotated[bool, typer.Option(
             "--follow", "-f", help="Then print new messages as they arrive, until Ctrl-C "
             "(with --json, one object a line).")] = False,
+        long: Annotated[bool, typer.Option(
+            "--long", "-l", help="Show each message's index (for --anchor) and time.")] = False,
     ) -> None:
         """Show a conversation's messages, oldest first: the latest 30 by default.
 
@@ -205,9 +208,11 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         $ convo messages standup --all --json > history.json
 
         $ convo messages standup --follow
+
+        $ convo messages standup --long
         """
         run_messages(MessagesOptions(conversation, page_size, anchor, direction, all_, as_json,
-                                     follow), ctx.obj)
+                                     follow, long), ctx.obj)
 
     @command(app, "send", wanted)
     def send(

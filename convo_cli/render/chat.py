@@ -9,8 +9,29 @@ import re
 import time
 import zlib
 
-# Standard ANSI colours, which every terminal theme keeps readable on its own background.
-PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red")
+# Author colours: 14 of the 256-colour palette, spread round the colour wheel (and, where
+# hues come close, apart in lightness), mid-bright so that dark and light backgrounds keep
+# them readable, and none of them red (red means an error). Neighbours in the list differ
+# most, since a collision moves an author on to the next free one.
+PALETTE = (
+    "color(39)",   # sky blue
+    "color(214)",  # orange
+    "color(40)",   # green
+    "color(129)",  # purple
+    "color(44)",   # cyan
+    "color(184)",  # yellow
+    "color(27)",   # blue
+    "color(213)",  # pink
+    "color(150)",  # pale green
+    "color(99)",   # violet
+    "color(137)",  # tan
+    "color(42)",   # spring green
+    "color(110)",  # steel blue
+    "color(201)",  # magenta
+)
+# A terminal of 16 colours would turn some of those into red: its own colours, but red.
+PALETTE_16 = ("cyan", "yellow", "green", "magenta", "blue", "bright_cyan", "bright_yellow",
+              "bright_green", "bright_magenta", "bright_blue")
 ME_STYLE = "bold"
 # The author of a message from an SMS or WhatsApp participant is their address.
 PHONE_AUTHOR = re.compile(r"(whatsapp:)?(\+[1-9][0-9]{1,14})")
@@ -61,9 +82,34 @@ def author_label(author: str | None, me: str | None = None) -> str:
     return author
 
 
-def author_style(author: str | None, me: str | None = None) -> str:
-    """My own messages stand apart; everyone else gets a colour of their own, the same on
-    every run and machine (a CRC of the identity: Python's `hash` is salted per process)."""
+def author_style(author: str | None, me: str | None = None,
+                 colours: AuthorColours | None = None) -> str:
+    """My own messages stand apart; everyone else gets a colour. With `colours` (one per
+    rendered history), authors get distinct colours as long as the palette lasts; without,
+    the author's first choice, the same on every run and machine."""
     if me is not None and author == me:
         return ME_STYLE
-    return "bold " + PALETTE[zlib.crc32((author or "").encode()) % len(PALETTE)]
+    return "bold " + (colours or AuthorColours()).colour(author)
+
+
+class AuthorColours:
+    """Colours given out in order of first appearance, so that the authors of one history
+    collide as rarely as possible: each starts from its own stable choice (a CRC of the
+    identity: Python's `hash` is salted per process) and takes the next free colour when
+    that one is taken. Deterministic for a given history; colours repeat only once every
+    colour is in use."""
+
+    def __init__(self, palette: tuple[str, ...] = PALETTE) -> None:
+        self.palette = palette
+        self._given: dict[str | None, int] = {}
+
+    def colour(self, author: str | None) -> str:
+        slot = self._given.get(author)
+        if slot is None:
+            size = len(self.palette)
+            start = zlib.crc32((author or "").encode()) % size
+            taken = set(self._given.values())
+            slot = next((s % size for s in range(start, start + size) if s % size not in taken),
+                        start)
+            self._given[author] = slot
+        return self.palette[slot]

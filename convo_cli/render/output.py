@@ -11,15 +11,26 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from convo_cli.api.models import Conversation, Message, Participant, ParticipantConversation
 from convo_cli.api.paging import Page, iterate_items
+from convo_cli.render.columns import Column
 from convo_cli.render.streams import IOStreams
 from convo_cli.render.text import tsv_line
 
 MEDIA = "[media]"  # a message with media and no body
+# The tables' columns, most important first: as the terminal narrows, names are shortened
+# with `…`, then dates, states and names are dropped; the SID goes last, and is never cut.
+CONVERSATION_COLUMNS = (
+    Column("SID", priority=10), Column("Unique name", priority=8, shrink=True, min_width=4),
+    Column("Friendly name", priority=6, shrink=True, min_width=8), Column("State", priority=4),
+    Column("Created", priority=2))
+PARTICIPANT_COLUMNS = (
+    Column("SID", priority=10), Column("Participant", priority=8, shrink=True, min_width=4),
+    Column("Proxy address", priority=4), Column("Joined", priority=2))
 T = TypeVar("T")
 
 
@@ -73,12 +84,12 @@ class Output:
         rows += [("Joined", self.terminal.when(p.date_created)), ("Attributes", p.attributes)]
         self.terminal.record(rows)
 
-    def message(self, m: Message) -> None:
+    def message(self, m: Message, *, me: str | None = None) -> None:
         if self.mode == "json":
             return self._json_object(m.raw)
         if self.mode == "tsv":
             return self._write(_message_line(m))
-        self.terminal.chat([m])
+        self.terminal.chat([m], me=me)
 
     # Lists
 
@@ -89,10 +100,17 @@ class Output:
             for p in items:
                 self._write(_participant_line(p))
             return
+        people = list(items)
         rows = [(p.sid, p.identity if p.identity is not None else p.address,
-                 p.proxy_address, self.terminal.day(p.date_created)) for p in items]
-        self.terminal.table(["SID", "Participant", "Proxy address", "Joined"], rows,
-                            empty="No participants.", wrap=[1, 2])
+                 p.proxy_address, self.terminal.day(p.date_created)) for p in people]
+        # An identity may be shortened, a phone number not ("whatsapp:+…" is no number): the
+        # column keeps the longest address whole, or goes.
+        who, *rest = PARTICIPANT_COLUMNS[1:]
+        longest = max([len(p.address) for p in people if p.identity is None and p.address],
+                      default=0)
+        columns = (PARTICIPANT_COLUMNS[0], replace(who, min_width=max(who.min_width, longest)),
+                   *rest)
+        self.terminal.table(columns, rows, empty="No participants.")
 
     def conversations(self, items: Iterable[ParticipantConversation]) -> None:
         if self.mode == "json":
@@ -106,17 +124,19 @@ class Output:
         rows = [(c.conversation_sid, c.conversation_unique_name, c.conversation_friendly_name,
                  c.conversation_state, self.terminal.day(c.conversation_date_created))
                 for c in items]
-        self.terminal.table(["SID", "Unique name", "Friendly name", "State", "Created"], rows,
-                            empty="No conversations.", wrap=[1, 2])
+        self.terminal.table(CONVERSATION_COLUMNS, rows, empty="No conversations.")
 
-    def messages(self, items: Iterable[Message], *, me: str | None = None) -> None:
+    def messages(self, items: Iterable[Message], *, me: str | None = None,
+                 long: bool = False) -> None:
+        """`long`: on a terminal, each message's index and absolute time (piped lines and
+        JSON always carry both)."""
         if self.mode == "json":
             return self._json_array(m.raw for m in items)
         if self.mode == "tsv":
             for m in items:
                 self._write(_message_line(m))
             return
-        self.terminal.chat(items, me=me, empty="No messages.")
+        self.terminal.chat(items, me=me, empty="No messages.", long=long)
 
     # convo's own records (profiles, whoami): plain dicts rather than REST resources
 
@@ -140,10 +160,15 @@ class Output:
             for row in rows:
                 self._write(tsv_line(*row))
             return
-        self.terminal.table([h.replace("_", " ").capitalize() for h in headers], rows,
-                            empty=empty, wrap=range(1, len(headers)))
+        # The first column (a mark, a name) matters most, then left to right; any text but a
+        # SID may be shortened.
+        columns = [Column(h.replace("_", " ").capitalize(), priority=len(headers) - n,
+                          shrink=n > 0 and not h.endswith("sid"))
+                   for n, h in enumerate(headers)]
+        self.terminal.table(columns, rows, empty=empty)
 
-    def message_stream(self, items: Iterable[Message], *, me: str | None = None) -> None:
+    def message_stream(self, items: Iterable[Message], *, me: str | None = None,
+                       long: bool = False) -> None:
         """Messages as they come, for as long as they come (`--follow`): each is written and
         flushed at once, for a pipe's reader too; as JSON, one object a line."""
         for m in items:
@@ -152,7 +177,7 @@ class Output:
             elif self.mode == "tsv":
                 self._write(_message_line(m))
             else:
-                self.terminal.chat([m], me=me)
+                self.terminal.chat([m], me=me, long=long)
             self.io.stdout.flush()
 
     def progress(self, pages: Iterator[Page[T]], label: str) -> Iterator[T]:
