@@ -22,7 +22,9 @@ PARTICIPANT_SID = re.compile(r"^MB[0-9a-fA-F]{32}$")
 MESSAGE_SID = re.compile(r"^IM[0-9a-fA-F]{32}$")
 USER_SID = re.compile(r"^US[0-9a-fA-F]{32}$")
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
-DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# ASCII digits only (`\d` also matches other scripts' digits, which int() accepts).
+DURATION = re.compile(r"^P(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$")
+INTEGER = re.compile(r"^-?[0-9]{1,19}$")
 SID_PATTERNS = {
     prefix: re.compile(rf"^{prefix}[0-9a-fA-F]{{32}}$") for prefix in ("MG", "RL", "ME", "HX")
 }
@@ -32,6 +34,11 @@ NAME_LIMIT = 256  # characters: friendly names, unique names, identities, addres
 CONVERSATION_ATTRIBUTES_LIMIT = 16 * 1024  # bytes
 ATTRIBUTES_LIMIT = 4 * 1024  # bytes: participants, messages, users
 BODY_LIMIT = 32 * 1024  # bytes: a chat message body
+# JSON nesting of attributes, in levels; deeper documents are refused before parsing (json
+# recurses: about 1,000 levels raised RecursionError). The CLI checks the same published limit
+# locally (convo_cli/limits.py, when it exists, is the one place; keep the two equal).
+ATTRIBUTES_DEPTH_LIMIT = 32
+INT64_MAX = 2**63 - 1  # SQLite's integers: anything wider cannot be stored or compared
 PARTICIPANTS_LIMIT = 1000
 NON_CHAT_PARTICIPANTS_LIMIT = 50
 
@@ -139,7 +146,7 @@ class Service:
                 seconds = _duration(value, code - 50375 + 50379)
                 if seconds < minimum:
                     raise EngineError(400, code, f"Timers.{name.title()} is below its minimum")
-                timers[f"date_{name}"] = _shift(start, seconds)
+                timers[f"date_{name}"] = _shift(start, seconds, f"Timers.{name.title()}")
         if timers:
             fields["timers"] = json.dumps(timers)
         if p.get("bindings_email_address") is not None or p.get("bindings_email_name") is not None:
@@ -425,11 +432,31 @@ def _attributes(value: str | None, limit: int) -> str:
         return "{}"
     if len(value.encode()) > limit:
         raise EngineError(400, 50303, f"Attributes are too long (maximum {limit} bytes)")
+    if json_depth(value) > ATTRIBUTES_DEPTH_LIMIT:
+        raise invalid("Attributes", f"are nested too deeply (maximum {ATTRIBUTES_DEPTH_LIMIT} "
+                      "levels of arrays and objects)")
     try:
         json.loads(value)
     except ValueError:
         raise EngineError(400, 50304, "Attributes must be valid JSON") from None
     return value
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in a JSON text, counted without parsing it (so
+    without recursion): brackets inside strings do not count."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def _address(value: str, code: int, what: str) -> tuple[str, str]:
@@ -449,10 +476,17 @@ def _sid(value: str | None, prefix: str, name: str) -> str | None:
 
 
 def _integer(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise invalid(name, "must be an integer") from None
+    return integer(value, name, -INT64_MAX - 1)
+
+
+def integer(value: str, name: str, minimum: int) -> int:
+    """A decimal integer from minimum to 2^63 - 1 (what SQLite stores), or Twilio's 400."""
+    if not INTEGER.match(value):
+        raise invalid(name, "must be an integer")
+    number = int(value)
+    if not minimum <= number <= INT64_MAX:
+        raise invalid(name, f"must be an integer from {minimum} to {INT64_MAX}")
+    return number
 
 
 def _date(value: str | None, name: str) -> str | None:
@@ -466,8 +500,18 @@ def _date(value: str | None, name: str) -> str | None:
     except ValueError:
         raise invalid(name, "must be an ISO 8601 date-time") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            parsed = parsed.astimezone(timezone.utc)
+        except OverflowError:  # an offset carried it past year 1 or 9999
+            raise invalid(name, "must be between 0001-01-01 and 9999-12-31 in UTC") from None
+    return iso_time(parsed)
+
+
+def iso_time(moment: Any) -> str:
+    """Twilio's `YYYY-MM-DDTHH:MM:SSZ`, the year always four digits (strftime's `%Y` gives
+    `999` for year 999 on Linux, which neither the spec nor twilio-python accept)."""
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+            f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z")
 
 
 def _day(value: str | None, name: str, clock_time: str) -> str | None:
@@ -480,12 +524,22 @@ def _duration(value: str, code: int) -> int:
     match = DURATION.match(value)
     if not match or value in ("P", "PT") or value.endswith("T"):
         raise EngineError(400, code, f"Timer format is invalid: {value!r} (ISO 8601 duration)")
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    days, hours, minutes, seconds = (_bounded(g) for g in match.groups())
     return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
-def _shift(start: str, seconds: int) -> str:
-    import calendar
+def _bounded(digits: str | None) -> int:
+    """A duration's number, capped: anything past year 9999 is refused by _shift anyway, and
+    int() itself refuses a 5,000-digit number."""
+    digits = (digits or "0").lstrip("0") or "0"
+    return int(digits) if len(digits) <= 20 else 10**20
 
-    moment = calendar.timegm(time.strptime(start, "%Y-%m-%dT%H:%M:%SZ")) + seconds
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+def _shift(start: str, seconds: int, name: str) -> str:
+    """`start` plus a timer's duration; a moment past 9999-12-31 is Twilio's 400."""
+    from datetime import datetime, timedelta
+
+    begin = datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ")
+    if seconds > (datetime(9999, 12, 31, 23, 59, 59) - begin).total_seconds():
+        raise invalid(name, "ends after 9999-12-31T23:59:59Z: the duration is too long")
+    return iso_time(begin + timedelta(seconds=seconds))

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from convo_cli.engine.service import EngineError, Service, not_found
+from convo_cli.engine.service import INT64_MAX, EngineError, Service, integer, not_found
 from convo_cli.engine.store import Row, Store
 from convo_cli.engine.views import Resource, Views
 
@@ -328,19 +328,17 @@ def _int_key(key: str | None, default: int) -> int:
     if key is None:
         return default
     try:
-        return int(key)
-    except ValueError:
+        return integer(key, "PageToken", -INT64_MAX - 1)
+    except EngineError:
         raise EngineError(400, 21481, "Invalid PageToken") from None
 
 
 def _positive(value: str, name: str, minimum: int) -> int:
     try:
-        number = int(value)
-    except ValueError:
-        number = minimum - 1
-    if number < minimum:
-        raise EngineError(400, 20422, f"Invalid parameter: {name} must be an integer >= {minimum}")
-    return number
+        return integer(value, name, minimum)
+    except EngineError:
+        raise EngineError(400, 20422, f"Invalid parameter: {name} must be an integer from "
+                          f"{minimum} to {INT64_MAX}") from None
 
 
 def _parameters(query: str, body: bytes, allowed: set[str]) -> dict[str, str]:
