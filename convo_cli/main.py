@@ -50,7 +50,10 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
         if deps.debug:
             import traceback
 
-            traceback.print_exc(file=io.stderr)
+            from convo_cli.render.text import terminal_safe
+
+            # A service's error text is in the traceback too: untrusted.
+            io.stderr.write(terminal_safe(traceback.format_exc()))
         message, code = describe(error)
         if code == ExitCode.AUTH and getattr(error, "status", None) in (401, 403):
             message += f"; {deps.login_hint()}"  # the service rejected the credentials

@@ -29,10 +29,12 @@ def parse_time(iso: str | None) -> float | None:
 
 def relative_time(iso: str | None, now: float) -> str:
     """How long ago, while recent: "just now", "5 min ago", "today 14:03", "yesterday 14:03";
-    then the local date and time. Unparsable text as it came."""
+    then the local date and time. Unparsable text as it came, made safe (it is the service's)."""
+    from convo_cli.render.text import one_line
+
     moment = parse_time(iso)
     if moment is None:
-        return iso or ""
+        return one_line(iso)
     ago = now - moment
     if abs(ago) < 60:  # a little in the future too: clocks differ
         return "just now"
