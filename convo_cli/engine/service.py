@@ -44,9 +44,11 @@ NON_CHAT_PARTICIPANTS_LIMIT = 50
 
 
 class EngineError(Exception):
-    def __init__(self, status: int, code: int, message: str = "") -> None:
+    def __init__(self, status: int, code: int, message: str = "", *,
+                 headers: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers or []  # e.g. a 405's `Allow`
 
 
 def not_found() -> EngineError:
@@ -256,18 +258,39 @@ class Service:
                         and self.store.participant(conversation["id"], "identity", changes["identity"])):
                     raise EngineError(409, 50433, "Participant already exists")
                 self._ensure_user(changes["identity"], self.clock())
-            for name, column, code in (("proxy_address", "proxy_address", 50408),
-                                       ("projected_address", "projected_address", 50408)):
-                value = p.get(f"messaging_binding_{name}")
-                if value is not None:
-                    changes[column] = None if value == "null" else _address(value, code, name)[0]
+            changes.update(self._binding_changes(row, p))
+            # Empty means null (the spec marks both nullable; twilio's Node library sends
+            # `LastReadMessageIndex=` for null): no read horizon.
             if p.get("last_read_message_index") is not None:
-                changes["last_read_message_index"] = _integer(p["last_read_message_index"],
-                                                              "LastReadMessageIndex")
+                index = p["last_read_message_index"]
+                changes["last_read_message_index"] = (
+                    _integer(index, "LastReadMessageIndex") if index != "" else None)
             if p.get("last_read_timestamp") is not None:
-                changes["last_read_timestamp"] = p["last_read_timestamp"]
+                changes["last_read_timestamp"] = p["last_read_timestamp"] or None
             self.store.update("participants", row["id"], changes)
         return self.participant(conversation, row["sid"])
+
+    @staticmethod
+    def _binding_changes(row: Row, p: dict[str, Any]) -> Row:
+        """A new proxy or projected address; the binding's type follows, as at creation."""
+        changes: Row = {}
+        proxy = p.get("messaging_binding_proxy_address")
+        if proxy is not None:
+            changes["proxy_address"] = None
+            if proxy != "null":
+                changes["proxy_address"], kind = _address(proxy, 50408, "proxy address")
+                if row["address"] is not None and kind != row["binding_type"]:
+                    raise EngineError(400, 50414, "Participant address type does not match "
+                                      "proxy address type")
+        projected = p.get("messaging_binding_projected_address")
+        if projected is not None:
+            changes["projected_address"], kind = None, None
+            if projected != "null":
+                changes["projected_address"], kind = _address(projected, 50408,
+                                                              "projected address")
+            if row["address"] is None:  # a chat participant: the projected address is its binding
+                changes["binding_type"] = kind
+        return changes
 
     def remove_participant(self, conversation_key: str, key: str) -> None:
         with self.store.write():
