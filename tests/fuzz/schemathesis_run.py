@@ -8,7 +8,8 @@ each one sends schemathesis's generated requests, valid (positive) and invalid (
 alike. Half of them have their path SIDs replaced by resources that exist (a conversation
 with a participant and a message, a user), so that the update and delete code runs too, not
 only the 404s; half carry one hostile value (HOSTILE below) in a parameter. Then the
-crafted grid: every hostile value in every parameter of every operation, once. Every 5xx (or a dropped connection) is a failure, printed with the request.
+crafted grid: every hostile value in every parameter of every operation, once. Every 5xx, dropped connection, or 2xx whose body is not exactly the spec's response schema
+(tests/engine_helpers.py validate_response) is a failure, printed with the request.
 Prints the figures (operations, examples, status classes, failures, seconds); exit status 1
 when any request failed. Needs the test extra plus schemathesis (`pip install -e '.[test]'`).
 """
@@ -196,9 +197,7 @@ def send(case: Any, session: Any, url: str, tally: Tally, seeds: Seed) -> None:
         tally.not_sent += 1
         return
     tally.examples += 1
-    tally.statuses[f"{response.status_code // 100}xx"] += 1
-    if response.status_code >= 500:
-        tally.failures.append(f"{describe(case)}: {response.status_code} {response.text[:300]}")
+    check_answer(case.operation, response.status_code, response.text, describe(case), tally)
     if case.method.upper() == "DELETE" and response.status_code == 204:
         seeds.sids = {}  # the seed may be gone: make new ones for the next case
 
@@ -219,10 +218,27 @@ def send_grid(operation: Any, session: Any, url: str, tally: Tally, seeds: Seed)
                 tally.failures.append(f"{method} {path} {shown}: connection failed: {error}")
                 continue
             tally.crafted += 1
-            tally.statuses[f"{response.status_code // 100}xx"] += 1
-            if response.status_code >= 500:
-                tally.failures.append(f"{method} {path} {shown}: {response.status_code} "
-                                      f"{response.text[:200]}")
+            check_answer(operation, response.status_code, response.text,
+                         f"{method} {path} {shown}", tally)
+
+
+def check_answer(operation: Any, status: int, text: str, what: str, tally: Tally) -> None:
+    """A 5xx is a failure; so is a 2xx whose body is not exactly the spec's schema."""
+    import json
+
+    import jsonschema
+
+    from engine_helpers import validate_response
+
+    tally.statuses[f"{status // 100}xx"] += 1
+    if status >= 500:
+        tally.failures.append(f"{what}: {status} {text[:200]}")
+    elif 200 <= status < 300 and text:
+        try:
+            validate_response(operation.definition.raw["operationId"], status, json.loads(text))
+        except (ValueError, jsonschema.ValidationError) as error:
+            tally.failures.append(f"{what}: {status} does not match the spec: "
+                                  f"{str(error).splitlines()[0][:200]}")
 
 
 def describe(case: Any) -> str:
@@ -236,7 +252,7 @@ def report(tally: Tally, out: Any) -> None:
               f"generated requests sent: {tally.examples}; not sendable: {tally.not_sent}\n"
               f"crafted requests sent: {tally.crafted}\n"
               f"statuses: {statuses}\n"
-              f"failures (5xx or dropped): {len(tally.failures)}\n"
+              f"failures (5xx, dropped, or a 2xx off the spec's schema): {len(tally.failures)}\n"
               f"seconds: {getattr(tally, 'elapsed', 0):.1f}\n")
     for failure in tally.failures[:20]:
         out.write(f"  FAIL {failure}\n")
