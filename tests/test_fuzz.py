@@ -1,6 +1,7 @@
 """The schemathesis run (tests/fuzz/schemathesis_run.py) against a served engine, bounded
 for CI: a fixed seed, 10 generated requests per operation plus the crafted grid. Not one
-request may be answered 5xx, and every 2xx body must match the spec's schema. The longer run is the script itself (its docstring)."""
+request may be answered 5xx, and every 2xx body must match the spec's schema. The longer
+run is the script itself (its docstring)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fuzz a served engine with schemathesis: no request may get a 5xx.
+"""Fuzz a served engine with schemathesis: no request may get a 5xx, no 2xx be off the spec.
 
     python tests/fuzz/schemathesis_run.py --max-examples 50 --time-limit 120 [--seed 1]
 
@@ -8,10 +8,11 @@ each one sends schemathesis's generated requests, valid (positive) and invalid (
 alike. Half of them have their path SIDs replaced by resources that exist (a conversation
 with a participant and a message, a user), so that the update and delete code runs too, not
 only the 404s; half carry one hostile value (HOSTILE below) in a parameter. Then the
-crafted grid: every hostile value in every parameter of every operation, once. Every 5xx, dropped connection, or 2xx whose body is not exactly the spec's response schema
+crafted grid: every hostile value in every parameter of every operation, once. Every 5xx,
+dropped connection, or 2xx whose body is not exactly the spec's response schema
 (tests/engine_helpers.py validate_response) is a failure, printed with the request.
-Prints the figures (operations, examples, status classes, failures, seconds); exit status 1
-when any request failed. Needs the test extra plus schemathesis (`pip install -e '.[test]'`).
+Prints the figures (operations, requests, status classes, failures, seconds); exit status 1
+when any request failed. Needs the test extra (`pip install -e '.[test]'`: schemathesis).
 """
 
 from __future__ import annotations
