@@ -135,3 +135,40 @@ def test_page_tokens_with_keys_beyond_int64_are_invalid_tokens(client, key):
                               (f"/v1/Conversations/{ch}/Messages", "messages", ch)]:
         reply = client.get(path, {"PageToken": token(kind, owner, "asc", key)})
         assert_error(reply, 400, 21481)
+
+
+SERVED_CASES = [
+    ("POST", "/v1/Conversations", {"Attributes": nested(995)}, "Attributes"),
+    ("POST", "/v1/Conversations", {"DateCreated": "9999-12-31T23:00:00-05:00"}, "DateCreated"),
+    ("POST", "/v1/Conversations", {"DateUpdated": "0001-01-01T00:00:00+05:00"}, "DateUpdated"),
+    ("POST", "/v1/Conversations", {"Timers.Closed": "P999999999999D"}, "Timers.Closed"),
+    ("GET", "/v1/Conversations", {"PageSize": str(2**63)}, "PageSize"),
+    ("GET", "/v1/Conversations", {"Page": str(2**63)}, "Page"),
+]
+
+
+@pytest.mark.parametrize("method, path, params, name", SERVED_CASES,
+                         ids=[case[3] for case in SERVED_CASES])
+def test_served_crafted_parameters_are_400_naming_them(served, method, path, params, name):
+    from urllib.parse import urlencode
+
+    from server_helpers import raw_request
+
+    if method == "GET":
+        status, _, body = raw_request(served.url, method, f"{path}?{urlencode(params)}",
+                                      auth=served.auth)
+    else:
+        status, _, body = raw_request(served.url, method, path, urlencode(params).encode(),
+                                      auth=served.auth)
+    assert (status, body["code"]) == (400, 20422), body
+    assert name in body["message"]
+    assert "Traceback" not in served.log() and "Error" not in served.log()
+
+
+def test_served_page_token_beyond_int64_is_an_invalid_token(served):
+    from server_helpers import raw_request
+
+    status, _, body = raw_request(
+        served.url, "GET", f"/v1/Users?PageToken={token('users', '', 'asc', 2**63)}",
+        auth=served.auth)
+    assert (status, body["code"]) == (400, 21481)
