@@ -33,23 +33,23 @@ def page(key: str, items: list[dict], url: str) -> dict:
                                  "next_page_url": None, "key": key}}
 
 
-def answer(request: httpx.Request) -> httpx.Response:
-    """A conversation, participants and messages whose dates are hostile; 404 for the rest."""
+def answer(request: httpx.Request, date: str = HOSTILE_DATE) -> httpx.Response:
+    """A conversation, participants and messages with this date; 404 for the rest."""
     path, url = request.url.path, str(request.url)
     conversation = {"sid": CH, "account_sid": AC, "unique_name": "standup",
                     "friendly_name": "Standup", "state": "active", "attributes": "{}",
-                    "date_created": HOSTILE_DATE, "date_updated": HOSTILE_DATE,
+                    "date_created": date, "date_updated": date,
                     "timers": {}, "bindings": {}, "messaging_service_sid": None,
                     "chat_service_sid": None, "url": f"https://x/{CLIPBOARD}",
                     "links": {"participants": f"https://x/{CLIPBOARD}"}}
     participant = {"sid": MB, "account_sid": AC, "conversation_sid": CH, "identity": "alice",
                    "attributes": "{}", "messaging_binding": None, "role_sid": None,
-                   "date_created": HOSTILE_DATE, "date_updated": HOSTILE_DATE,
+                   "date_created": date, "date_updated": date,
                    "url": f"https://x/{CLIPBOARD}", "last_read_message_index": None,
                    "last_read_timestamp": None}
     message = {"sid": IM, "account_sid": AC, "conversation_sid": CH, "body": "hi",
                "media": None, "author": "alice", "participant_sid": MB, "attributes": "{}",
-               "date_created": HOSTILE_DATE, "date_updated": HOSTILE_DATE, "index": 0,
+               "date_created": date, "date_updated": date, "index": 0,
                "delivery": None, "content_sid": None, "url": f"https://x/{CLIPBOARD}",
                "links": {"delivery_receipts": f"https://x/{CLIPBOARD}"}}
     if request.method == "GET" and path in (f"/v1/Conversations/{CH}", "/v1/Conversations/standup"):
@@ -117,3 +117,27 @@ def test_json_output_carries_the_text_as_json_escapes():
     assert result.code == 0, result.err
     assert_neutral(result.out)
     assert "\\u001b]52;c;" in result.out
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+@pytest.mark.parametrize("date, shown", [("0001-01-01T00:00:00Z", "0001-01-01"),
+                                         ("9999-12-31T23:59:59Z", "9999-12-31"),
+                                         ("0999-06-01T12:00:00Z", "0999-06-01")])
+@pytest.mark.parametrize("argv", [["create", "--unique-name", "standup"],
+                                  ["participants", "standup"], ["messages", "standup"]])
+def test_dates_at_the_ends_of_the_calendar_show_in_any_time_zone(monkeypatch, zone, date,
+                                                                  shown, argv):
+    """Year 1 is year 0 west of Greenwich, 9999-12-31 is year 10000 east of it: Python's
+    dates end there, so such a moment is shown in UTC; years keep four digits."""
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        transport = httpx.MockTransport(lambda request: answer(request, date))
+        result = convo(*argv, tty=True, http_transport=transport, **ENV)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (result.code, result.err) == (0, "")
+    assert shown in result.out, result.out

@@ -40,11 +40,24 @@ def relative_time(iso: str | None, now: float) -> str:
         return "just now"
     if 0 < ago < 3600:
         return f"{int(ago // 60)} min ago"
-    then, today = time.localtime(moment), time.localtime(now)
+    then, today = local_time(moment), local_time(now)
     days = _day_number(today) - _day_number(then)
     if days in (0, 1):
-        return f"{'today' if days == 0 else 'yesterday'} {time.strftime('%H:%M', then)}"
-    return time.strftime("%Y-%m-%d %H:%M", then)
+        return f"{'today' if days == 0 else 'yesterday'} {then.tm_hour:02d}:{then.tm_min:02d}"
+    return minute(then)
+
+
+def local_time(moment: float) -> time.struct_time:
+    """Local time; UTC for a moment whose local date would leave years 1-9999 (a service may
+    send 0001-01-01T00:00:00Z, which is year 0 west of Greenwich, where Python's dates end)."""
+    then = time.localtime(moment)
+    return then if 1 <= then.tm_year <= 9999 else time.gmtime(moment)
+
+
+def minute(then: time.struct_time) -> str:
+    """`0999-01-02 03:04`: four-digit years always (strftime's `%Y` gives `999`)."""
+    return (f"{then.tm_year:04d}-{then.tm_mon:02d}-{then.tm_mday:02d} "
+            f"{then.tm_hour:02d}:{then.tm_min:02d}")
 
 
 def _day_number(moment: time.struct_time) -> int:

@@ -15,8 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from convo_cli.api.models import Message
-from convo_cli.render.chat import (SAME_GROUP, author_label, author_style, parse_time,
-                                   relative_time)
+from convo_cli.render.chat import (SAME_GROUP, author_label, author_style, local_time, minute,
+                                   parse_time, relative_time)
 from convo_cli.render.streams import IOStreams
 from convo_cli.render.text import one_line, terminal_safe
 
@@ -47,7 +47,7 @@ class Terminal:
         moment = parse_time(iso)
         if moment is None:
             return None if iso is None else one_line(iso)
-        return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
+        return minute(local_time(moment))
 
     def day(self, iso: str | None) -> str | None:
         """A table's time, short: "5 min ago", "today 14:03", "yesterday 09:12", then the
