@@ -29,7 +29,16 @@ class AuthError(ConvoError):
 
 
 def describe(error: BaseException) -> tuple[str, ExitCode]:
-    """The one line a user sees, without the `convo: error: ` prefix, and the exit code."""
+    """The one line a user sees, without the `convo: error: ` prefix, and the exit code.
+    A service's error `message` and `more_info` are untrusted text (a hostile server could
+    write an OSC 52 clipboard sequence into them): the line is made safe for a terminal."""
+    from convo_cli.render.text import one_line
+
+    message, code = _describe(error)
+    return one_line(message), code
+
+
+def _describe(error: BaseException) -> tuple[str, ExitCode]:
     from convo_cli.api.errors import ApiError, TransportError
 
     if isinstance(error, ConvoError):

@@ -78,12 +78,18 @@ class Factory:
             profile = self.profile()
             secret = secret_for(profile, self.env, warn=self.io.info)
             transport = make_transport(profile, secret, http_transport=self.http_transport,
-                                       debug=self.io.info if self.debug else None)
+                                       debug=self._debug_line if self.debug else None)
             # Every response goes past the name cache, which shell completion reads.
             recorder = Recorder(transport, names_file(self.env, profile.name),
                                 identity=profile.identity)
             self._client = Client(recorder, service_sid=profile.service_sid)
         return self._client
+
+    def _debug_line(self, line: str) -> None:
+        # `--debug` shows a URL and a reason phrase as the service sent them: untrusted.
+        from convo_cli.render.text import one_line
+
+        self.io.info(one_line(line))
 
     def login_hint(self) -> str:
         """What to do when the service rejects this call's credentials."""

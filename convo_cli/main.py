@@ -52,7 +52,10 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
         if deps.debug:
             import traceback
 
-            traceback.print_exc(file=io.stderr)
+            from convo_cli.render.text import terminal_safe
+
+            # A service's error text is in the traceback too: untrusted.
+            io.stderr.write(terminal_safe(traceback.format_exc()))
         if type(error).__name__ == "NoArgsIsHelpError" and error.format_message():
             # `convo` alone on a narrow terminal: plain help, carried rather than printed.
             io.stdout.write(error.format_message() + "\n")

@@ -13,6 +13,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from itertools import accumulate
 from typing import Any
 
 from convo_cli.engine.store import Row, Store
@@ -22,7 +23,9 @@ PARTICIPANT_SID = re.compile(r"^MB[0-9a-fA-F]{32}$")
 MESSAGE_SID = re.compile(r"^IM[0-9a-fA-F]{32}$")
 USER_SID = re.compile(r"^US[0-9a-fA-F]{32}$")
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
-DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# ASCII digits only (`\d` also matches other scripts' digits, which int() accepts).
+DURATION = re.compile(r"^P(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$")
+INTEGER = re.compile(r"^-?[0-9]{1,19}$")
 SID_PATTERNS = {
     prefix: re.compile(rf"^{prefix}[0-9a-fA-F]{{32}}$") for prefix in ("MG", "RL", "ME", "HX")
 }
@@ -32,14 +35,21 @@ NAME_LIMIT = 256  # characters: friendly names, unique names, identities, addres
 CONVERSATION_ATTRIBUTES_LIMIT = 16 * 1024  # bytes
 ATTRIBUTES_LIMIT = 4 * 1024  # bytes: participants, messages, users
 BODY_LIMIT = 32 * 1024  # bytes: a chat message body
+# JSON nesting of attributes, in levels; deeper documents are refused before parsing (json
+# recurses: about 1,000 levels raised RecursionError). The CLI checks the same published limit
+# locally (convo_cli/limits.py, when it exists, is the one place; keep the two equal).
+ATTRIBUTES_DEPTH_LIMIT = 32
+INT64_MAX = 2**63 - 1  # SQLite's integers: anything wider cannot be stored or compared
 PARTICIPANTS_LIMIT = 1000
 NON_CHAT_PARTICIPANTS_LIMIT = 50
 
 
 class EngineError(Exception):
-    def __init__(self, status: int, code: int, message: str = "") -> None:
+    def __init__(self, status: int, code: int, message: str = "", *,
+                 headers: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers or []  # e.g. a 405's `Allow`
 
 
 def not_found() -> EngineError:
@@ -139,7 +149,7 @@ class Service:
                 seconds = _duration(value, code - 50375 + 50379)
                 if seconds < minimum:
                     raise EngineError(400, code, f"Timers.{name.title()} is below its minimum")
-                timers[f"date_{name}"] = _shift(start, seconds)
+                timers[f"date_{name}"] = _shift(start, seconds, f"Timers.{name.title()}")
         if timers:
             fields["timers"] = json.dumps(timers)
         if p.get("bindings_email_address") is not None or p.get("bindings_email_name") is not None:
@@ -249,18 +259,39 @@ class Service:
                         and self.store.participant(conversation["id"], "identity", changes["identity"])):
                     raise EngineError(409, 50433, "Participant already exists")
                 self._ensure_user(changes["identity"], self.clock())
-            for name, column, code in (("proxy_address", "proxy_address", 50408),
-                                       ("projected_address", "projected_address", 50408)):
-                value = p.get(f"messaging_binding_{name}")
-                if value is not None:
-                    changes[column] = None if value == "null" else _address(value, code, name)[0]
+            changes.update(self._binding_changes(row, p))
+            # Empty means null (the spec marks both nullable; twilio's Node library sends
+            # `LastReadMessageIndex=` for null): no read horizon.
             if p.get("last_read_message_index") is not None:
-                changes["last_read_message_index"] = _integer(p["last_read_message_index"],
-                                                              "LastReadMessageIndex")
+                index = p["last_read_message_index"]
+                changes["last_read_message_index"] = (
+                    _integer(index, "LastReadMessageIndex") if index != "" else None)
             if p.get("last_read_timestamp") is not None:
-                changes["last_read_timestamp"] = p["last_read_timestamp"]
+                changes["last_read_timestamp"] = p["last_read_timestamp"] or None
             self.store.update("participants", row["id"], changes)
         return self.participant(conversation, row["sid"])
+
+    @staticmethod
+    def _binding_changes(row: Row, p: dict[str, Any]) -> Row:
+        """A new proxy or projected address; the binding's type follows, as at creation."""
+        changes: Row = {}
+        proxy = p.get("messaging_binding_proxy_address")
+        if proxy is not None:
+            changes["proxy_address"] = None
+            if proxy != "null":
+                changes["proxy_address"], kind = _address(proxy, 50408, "proxy address")
+                if row["address"] is not None and kind != row["binding_type"]:
+                    raise EngineError(400, 50414, "Participant address type does not match "
+                                      "proxy address type")
+        projected = p.get("messaging_binding_projected_address")
+        if projected is not None:
+            changes["projected_address"], kind = None, None
+            if projected != "null":
+                changes["projected_address"], kind = _address(projected, 50408,
+                                                              "projected address")
+            if row["address"] is None:  # a chat participant: the projected address is its binding
+                changes["binding_type"] = kind
+        return changes
 
     def remove_participant(self, conversation_key: str, key: str) -> None:
         with self.store.write():
@@ -425,11 +456,27 @@ def _attributes(value: str | None, limit: int) -> str:
         return "{}"
     if len(value.encode()) > limit:
         raise EngineError(400, 50303, f"Attributes are too long (maximum {limit} bytes)")
+    if nested_deeper_than(value, ATTRIBUTES_DEPTH_LIMIT):
+        raise invalid("Attributes", f"are nested too deeply (maximum {ATTRIBUTES_DEPTH_LIMIT} "
+                      "levels of arrays and objects)")
     try:
         json.loads(value)
     except ValueError:
         raise EngineError(400, 50304, "Attributes must be valid JSON") from None
     return value
+
+
+# A JSON string, unrolled (`"[^"\\]*(?:\\.[^"\\]*)*"`): one alternation per character was 30x slower.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_CHANGE = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def nested_deeper_than(text: str, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels deep in a JSON text, told
+    without parsing it (so without recursion): brackets inside strings do not count."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return bool(brackets) and max(accumulate(map(_DEPTH_CHANGE.__getitem__, brackets))) > limit
 
 
 def _address(value: str, code: int, what: str) -> tuple[str, str]:
@@ -449,10 +496,17 @@ def _sid(value: str | None, prefix: str, name: str) -> str | None:
 
 
 def _integer(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise invalid(name, "must be an integer") from None
+    return integer(value, name, -INT64_MAX - 1)
+
+
+def integer(value: str, name: str, minimum: int) -> int:
+    """A decimal integer from minimum to 2^63 - 1 (what SQLite stores), or Twilio's 400."""
+    if not INTEGER.match(value):
+        raise invalid(name, "must be an integer")
+    number = int(value)
+    if not minimum <= number <= INT64_MAX:
+        raise invalid(name, f"must be an integer from {minimum} to {INT64_MAX}")
+    return number
 
 
 def _date(value: str | None, name: str) -> str | None:
@@ -466,8 +520,18 @@ def _date(value: str | None, name: str) -> str | None:
     except ValueError:
         raise invalid(name, "must be an ISO 8601 date-time") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            parsed = parsed.astimezone(timezone.utc)
+        except OverflowError:  # an offset carried it past year 1 or 9999
+            raise invalid(name, "must be between 0001-01-01 and 9999-12-31 in UTC") from None
+    return iso_time(parsed)
+
+
+def iso_time(moment: Any) -> str:
+    """Twilio's `YYYY-MM-DDTHH:MM:SSZ`, the year always four digits (strftime's `%Y` gives
+    `999` for year 999 on Linux, which neither the spec nor twilio-python accept)."""
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+            f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z")
 
 
 def _day(value: str | None, name: str, clock_time: str) -> str | None:
@@ -480,12 +544,22 @@ def _duration(value: str, code: int) -> int:
     match = DURATION.match(value)
     if not match or value in ("P", "PT") or value.endswith("T"):
         raise EngineError(400, code, f"Timer format is invalid: {value!r} (ISO 8601 duration)")
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    days, hours, minutes, seconds = (_bounded(g) for g in match.groups())
     return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
-def _shift(start: str, seconds: int) -> str:
-    import calendar
+def _bounded(digits: str | None) -> int:
+    """A duration's number, capped: anything past year 9999 is refused by _shift anyway, and
+    int() itself refuses a 5,000-digit number."""
+    digits = (digits or "0").lstrip("0") or "0"
+    return int(digits) if len(digits) <= 20 else 10**20
 
-    moment = calendar.timegm(time.strptime(start, "%Y-%m-%dT%H:%M:%SZ")) + seconds
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+def _shift(start: str, seconds: int, name: str) -> str:
+    """`start` plus a timer's duration; a moment past 9999-12-31 is Twilio's 400."""
+    from datetime import datetime, timedelta
+
+    begin = datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ")
+    if seconds > (datetime(9999, 12, 31, 23, 59, 59) - begin).total_seconds():
+        raise invalid(name, "ends after 9999-12-31T23:59:59Z: the duration is too long")
+    return iso_time(begin + timedelta(seconds=seconds))

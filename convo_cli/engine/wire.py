@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from convo_cli.engine.service import EngineError, Service, not_found
+from convo_cli.engine.service import INT64_MAX, EngineError, Service, integer, not_found
 from convo_cli.engine.store import Row, Store
 from convo_cli.engine.views import Resource, Views
 
@@ -80,6 +80,18 @@ ROUTES = {
     ("Users", "*", "Conversations"): "user_conversations",
     ("Users", "*", "Conversations", "*"): "user_conversation",
 }
+# What the resources' `links` name but this engine does not serve: a 404 that says so, so
+# that a client following a link learns why (the spec's paths: "yet"; the others, Twilio
+# links to but its public spec does not describe).
+UNSERVED = {
+    ("Conversations", "*", "Webhooks"): "conversation-scoped webhooks yet",
+    ("Conversations", "*", "Webhooks", "*"): "conversation-scoped webhooks yet",
+    ("Conversations", "*", "Messages", "*", "Receipts"): "message delivery receipts yet",
+    ("Conversations", "*", "Messages", "*", "Receipts", "*"): "message delivery receipts yet",
+    ("Conversations", "*", "Export"): "conversation export (not in Twilio's published spec)",
+    ("Conversations", "*", "Messages", "*", "ChannelMetadata"):
+        "message channel metadata (not in Twilio's published spec)",
+}
 _SNAKE = re.compile(r"(?<!^)(?<!\.)(?=[A-Z])")
 
 log = logging.getLogger("convo.engine")
@@ -109,7 +121,8 @@ class Engine:
         try:
             status, payload = self._dispatch(method.upper(), path, query, body)
         except EngineError as error:
-            status, payload = error.status, self._error_body(error, path)
+            answer = _dump(self._error_body(error, path))
+            return error.status, [*JSON_HEADERS, *error.headers], answer
         except sqlite3.OperationalError as error:
             if "locked" not in str(error) and "busy" not in str(error):
                 log.exception("engine failure on %s %s", method, path)
@@ -146,10 +159,15 @@ class Engine:
         shape = tuple(s if i % 2 == 0 else "*" for i, s in enumerate(segments))
         route = ROUTES.get(shape)
         if route is None or any(not s for s in segments):
+            if shape in UNSERVED and all(segments):
+                raise EngineError(404, 20404, f"The requested resource {path[3:]} was not found: "
+                                  f"convo's engine does not implement {UNSERVED[shape]}")
             raise not_found()
         allowed = PARAMETERS.get((route, method))
         if allowed is None:
-            raise EngineError(405, 20004, f"Method {method} not allowed on {path[3:]}")
+            methods = ", ".join(sorted(m for r, m in PARAMETERS if r == route))
+            raise EngineError(405, 20004, f"Method {method} not allowed on {path[3:]}",
+                              headers=[("Allow", methods)])
         params = _parameters(query, body if method == "POST" else b"", allowed)
         handler: Callable[..., tuple[int, Resource | None]] = getattr(self, f"_{route}")
         return handler(method, segments[1::2], params)
@@ -328,19 +346,17 @@ def _int_key(key: str | None, default: int) -> int:
     if key is None:
         return default
     try:
-        return int(key)
-    except ValueError:
+        return integer(key, "PageToken", -INT64_MAX - 1)
+    except EngineError:
         raise EngineError(400, 21481, "Invalid PageToken") from None
 
 
 def _positive(value: str, name: str, minimum: int) -> int:
     try:
-        number = int(value)
-    except ValueError:
-        number = minimum - 1
-    if number < minimum:
-        raise EngineError(400, 20422, f"Invalid parameter: {name} must be an integer >= {minimum}")
-    return number
+        return integer(value, name, minimum)
+    except EngineError:
+        raise EngineError(400, 20422, f"Invalid parameter: {name} must be an integer from "
+                          f"{minimum} to {INT64_MAX}") from None
 
 
 def _parameters(query: str, body: bytes, allowed: set[str]) -> dict[str, str]:

@@ -50,20 +50,35 @@ def parse_time(iso: str | None) -> float | None:
 
 def relative_time(iso: str | None, now: float) -> str:
     """How long ago, while recent: "just now", "5 min ago", "today 14:03", "yesterday 14:03";
-    then the local date and time. Unparsable text as it came."""
+    then the local date and time. Unparsable text as it came, made safe (it is the service's)."""
+    from convo_cli.render.text import one_line
+
     moment = parse_time(iso)
     if moment is None:
-        return iso or ""
+        return one_line(iso)
     ago = now - moment
     if abs(ago) < 60:  # a little in the future too: clocks differ
         return "just now"
     if 0 < ago < 3600:
         return f"{int(ago // 60)} min ago"
-    then, today = time.localtime(moment), time.localtime(now)
+    then, today = local_time(moment), local_time(now)
     days = _day_number(today) - _day_number(then)
     if days in (0, 1):
-        return f"{'today' if days == 0 else 'yesterday'} {time.strftime('%H:%M', then)}"
-    return time.strftime("%Y-%m-%d %H:%M", then)
+        return f"{'today' if days == 0 else 'yesterday'} {then.tm_hour:02d}:{then.tm_min:02d}"
+    return minute(then)
+
+
+def local_time(moment: float) -> time.struct_time:
+    """Local time; UTC for a moment whose local date would leave years 1-9999 (a service may
+    send 0001-01-01T00:00:00Z, which is year 0 west of Greenwich, where Python's dates end)."""
+    then = time.localtime(moment)
+    return then if 1 <= then.tm_year <= 9999 else time.gmtime(moment)
+
+
+def minute(then: time.struct_time) -> str:
+    """`0999-01-02 03:04`: four-digit years always (strftime's `%Y` gives `999`)."""
+    return (f"{then.tm_year:04d}-{then.tm_mon:02d}-{then.tm_mday:02d} "
+            f"{then.tm_hour:02d}:{then.tm_min:02d}")
 
 
 def _day_number(moment: time.struct_time) -> int:

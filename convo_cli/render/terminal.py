@@ -19,7 +19,8 @@ from rich.text import Text
 
 from convo_cli.api.models import Message
 from convo_cli.render.chat import (PALETTE, PALETTE_16, PHONE_AUTHOR, SAME_GROUP, AuthorColours,
-                                   author_label, author_style, parse_time, relative_time)
+                                   author_label, author_style, local_time, minute, parse_time,
+                                   relative_time)
 from convo_cli.render.columns import GAP, Column, fit
 from convo_cli.render.streams import IOStreams
 from convo_cli.render.text import terminal_safe
@@ -79,17 +80,18 @@ class Terminal:
 
     @staticmethod
     def when(iso: str | None) -> str | None:
-        """`2026-11-23T10:00:00Z` in local time, to the minute; unparsable text as it came."""
+        """`2026-11-23T10:00:00Z` in local time, to the minute; unparsable text as it came
+        (made safe: it is the service's)."""
         moment = parse_time(iso)
         if moment is None:
-            return iso
-        return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
+            return None if iso is None else one_line(iso)
+        return minute(local_time(moment))
 
     def day(self, iso: str | None) -> str | None:
         """A table's time, short: "5 min ago", "today 14:03", "yesterday 09:12", then the
         date alone (the whole record shows the minute)."""
         if parse_time(iso) is None:
-            return iso
+            return None if iso is None else one_line(iso)
         text = relative_time(iso, self.clock())
         return text[:10] if text[:1].isdigit() else text
 

@@ -13,6 +13,8 @@ _TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2
                               "\u2066-\u2069]")
 # In a tab-separated line, tab and newline are structure too; backslash starts an escape.
 _TSV_UNSAFE = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# On one line (an error line on standard error): tab and newline are structure too.
+_LINE_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
@@ -30,6 +32,15 @@ def terminal_safe(text: str | None) -> str:
     if not text:
         return ""
     return _TERMINAL_UNSAFE.sub(_visible, text)
+
+
+def one_line(text: str | None) -> str:
+    """For a one-line message (`convo: error: …`) that quotes a service's text: every
+    control character, newline and tab included, and every bidi override shows as an
+    escape; backslashes stay as they are."""
+    if not text:
+        return ""
+    return _LINE_UNSAFE.sub(_visible, text)
 
 
 def tsv_field(text: str | None) -> str:
