@@ -107,7 +107,11 @@ def test_a_date_that_does_not_parse_is_neutralised(argv, tty):
     result = convo(*argv, tty=tty, http_transport=transport, **ENV)
     assert result.code == 0, result.err
     assert_neutral(result.out + result.err)
-    assert "2026-11-23T10:00:00Z\\x1b]52;c;" in result.out
+    if tty and argv[0] == "participants":
+        # Too long for the table's Joined column, which is dropped first: but never raw.
+        assert "Joined" not in result.out
+    else:
+        assert "2026-11-23T10:00:00Z\\x1b]52;c;" in result.out
 
 
 def test_json_output_carries_the_text_as_json_escapes():
