@@ -5,26 +5,90 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+from typing import TextIO
 
 from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError
 from convo_cli.api.models import Conversation
 from convo_cli.errors import ConvoError, UsageError
+from convo_cli.limits import (ATTRIBUTES_DEPTH_LIMIT, ATTRIBUTES_LIMIT, BODY_LIMIT,
+                              CONVERSATION_ATTRIBUTES_LIMIT, NAME_LIMIT, json_depth)
+from convo_cli.profiles import check_identity
 
+__all__ = ["check_identity"]  # for the commands: an IDENTITY argument is checked as --identity
+
+CONVERSATION_SID = re.compile(r"CH[0-9a-fA-F]{32}")
 # `+` and 2 to 15 digits, no leading zero (E.164), optionally as `whatsapp:+…`.
 PHONE = re.compile(r"^(whatsapp:)?\+[1-9][0-9]{1,14}$")
 MAX_PAGE_SIZE = 100
 DIRECTIONS = {"backwards": True, "backward": True, "forwards": False, "forward": False}
 
 
-def check_attributes(value: str | None, option: str = "--attributes") -> str | None:
+def check_attributes(value: str | None, option: str = "--attributes", *,
+                     limit: int = CONVERSATION_ATTRIBUTES_LIMIT,
+                     what: str = "a conversation's") -> str | None:
+    """A JSON document within the service's size limit (`limit` bytes of UTF-8: 16 KB for a
+    conversation, ATTRIBUTES_LIMIT for a participant or a message) and nesting depth. Size
+    and depth are checked before parsing, so no input can exhaust the parser."""
     if value is None:
         return None
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise UsageError(f"{option} is {size:,} bytes; {what} attributes take at most "
+                         f"{limit // 1024} KB ({limit:,} bytes of UTF-8)")
+    depth = json_depth(value)
+    if depth > ATTRIBUTES_DEPTH_LIMIT:
+        raise UsageError(f"{option} nests {depth:,} levels deep; attributes take at most "
+                         f"{ATTRIBUTES_DEPTH_LIMIT}")
     try:
         json.loads(value)
     except ValueError as error:
         raise UsageError(f"{option} is not valid JSON: {error}") from None
     return value
+
+
+def check_participant_attributes(value: str | None) -> str | None:
+    return check_attributes(value, limit=ATTRIBUTES_LIMIT, what="a participant's")
+
+
+def check_message_attributes(value: str | None) -> str | None:
+    return check_attributes(value, limit=ATTRIBUTES_LIMIT, what="a message's")
+
+
+def check_name(value: str | None, option: str) -> str | None:
+    """A friendly or unique name within the service's limit (characters, not bytes)."""
+    if value is not None and len(value) > NAME_LIMIT:
+        raise UsageError(f"{option} is {len(value):,} characters long; names take at most "
+                         f"{NAME_LIMIT}")
+    return value
+
+
+def check_body(text: str) -> str:
+    """A message body: not empty, and within the 32 KB a chat message may hold."""
+    if not text:
+        raise UsageError("the message is empty: nothing sent")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > BODY_LIMIT:
+        raise UsageError(f"the message is {size:,} bytes; a message takes at most "
+                         f"{BODY_LIMIT // 1024} KB ({BODY_LIMIT:,} bytes of UTF-8): nothing sent")
+    return text
+
+
+def read_body(stdin: TextIO) -> str:
+    """A body from standard input (`-`), read no further than the limit: `cat big.log |
+    convo send c -` fails at once instead of holding the whole file. One trailing newline
+    ends the input, not the message."""
+    try:
+        # A text stream's read(n) stops at n characters or at the end; a character is at
+        # least one byte, so more than the limit plus a newline is too long, whatever follows.
+        text = stdin.read(BODY_LIMIT + 2)
+    except UnicodeDecodeError:
+        raise UsageError("standard input is not UTF-8 text: nothing sent") from None
+    if len(text) > BODY_LIMIT + 1:
+        raise UsageError(f"standard input holds more than a message takes (at most "
+                         f"{BODY_LIMIT // 1024} KB, {BODY_LIMIT:,} bytes of UTF-8): nothing sent")
+    return text[:-1] if text.endswith("\n") else text
 
 
 def check_phone(value: str, option: str) -> str:
@@ -81,3 +145,27 @@ def resolve_conversation(client: Client, key: str) -> Conversation:
         if error.status == 404:
             raise ConvoError(f"conversation {key!r} not found{error.detail()}") from error
         raise
+
+
+def require_participant(client: Client, key: str, identity: str, *, join: str) -> str:
+    """The SID of conversation `key`, once `identity` is known to take part in it: one fetch
+    of the participant (for a CH SID, no fetch of the conversation unless that one fails,
+    to tell a missing conversation from a missing participant). `join` is the command that
+    would make `identity` a participant, for the hint."""
+    sid = key if CONVERSATION_SID.fullmatch(key) else resolve_conversation(client, key).sid
+    try:
+        client.fetch_participant(sid, identity)
+        return sid
+    except ApiError as error:
+        if error.status != 404:
+            raise
+    if sid == key:
+        resolve_conversation(client, key)  # "not found" when the conversation is missing
+    raise UsageError(f"{identity} is not a participant of {key}: nothing sent (join first: "
+                     f"{join}; or act as a participant with --identity)")
+
+
+def join_command(key: str, identity: str, identity_source: str | None) -> str:
+    """`convo join KEY`, as this very call would have to run it."""
+    who = f"--identity {shlex.quote(identity)} " if identity_source == "--identity" else ""
+    return f"convo {who}join {shlex.quote(key)}"

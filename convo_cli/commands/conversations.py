@@ -8,7 +8,7 @@ import typer
 
 from convo_cli.api.errors import ApiError
 from convo_cli.commands import JsonOption, command
-from convo_cli.commands.checks import check_attributes
+from convo_cli.commands.checks import check_attributes, check_name
 from convo_cli.errors import UsageError
 from convo_cli.factory import Factory
 
@@ -25,6 +25,8 @@ class CreateOptions(NamedTuple):
 
 def run_create(opts: CreateOptions, deps: Factory) -> None:
     attributes = check_attributes(opts.attributes)
+    check_name(opts.friendly_name, "--friendly-name")
+    check_name(opts.unique_name, "--unique-name")
     if opts.if_missing and not opts.unique_name:
         raise UsageError("--if-missing needs --unique-name: the name that finds an existing "
                          "conversation")

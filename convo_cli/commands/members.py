@@ -10,7 +10,8 @@ from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError
 from convo_cli.api.models import Participant
 from convo_cli.commands import ConversationArg, JsonOption, command
-from convo_cli.commands.checks import check_attributes, check_binding, resolve_conversation
+from convo_cli.commands.checks import (check_binding, check_identity,
+                                       check_participant_attributes, resolve_conversation)
 from convo_cli.errors import ConvoError
 from convo_cli.factory import Factory
 
@@ -27,7 +28,8 @@ class AddOptions(NamedTuple):
 
 
 def run_add(opts: AddOptions, deps: Factory) -> None:
-    attributes = check_attributes(opts.attributes)
+    check_identity(opts.identity, "IDENTITY")
+    attributes = check_participant_attributes(opts.attributes)
     client = deps.client()
     conversation = resolve_conversation(client, opts.conversation)
     try:

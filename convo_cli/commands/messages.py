@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import typer
 
 from convo_cli.commands import ConversationArg, JsonOption, command
-from convo_cli.commands.checks import (check_page_size, parse_anchor, parse_direction,
-                                       resolve_conversation)
+from convo_cli.commands.checks import (check_body, check_page_size, join_command,
+                                       parse_anchor, parse_direction, read_body,
+                                       require_participant, resolve_conversation)
 from convo_cli.errors import ConvoError, UsageError
 from convo_cli.factory import Factory
 
@@ -84,18 +85,15 @@ class SendOptions(NamedTuple):
 
 
 def run_send(opts: SendOptions, deps: Factory) -> None:
-    text = opts.text
-    if text == "-":
-        text = deps.io.stdin.read()
-        # `echo hi | convo send c -` sends "hi": the newline ends the input, not the message.
-        if text.endswith("\n"):
-            text = text[:-1]
-    if not text:
-        raise UsageError("the message is empty: nothing sent")
+    # `echo hi | convo send c -` sends "hi": the newline ends the input, not the message.
+    text = check_body(read_body(deps.io.stdin) if opts.text == "-" else opts.text)
     me = deps.identity()
     client = deps.client()
-    conversation = resolve_conversation(client, opts.conversation)
-    message = client.send_message(conversation.sid, author=me, body=text)
+    # Refused locally, since the service stores a message from any author: a typo in
+    # --identity would otherwise post as nobody.
+    join = join_command(opts.conversation, me, deps.profile().identity_source)
+    sid = require_participant(client, opts.conversation, me, join=join)
+    message = client.send_message(sid, author=me, body=text)
     deps.output(as_json=opts.as_json).message(message)
 
 
