@@ -272,7 +272,7 @@ def logout(name: str, env: Mapping[str, str], *, backend: Any = None) -> bool:
     """Remove the profile's secret (the profile stays); False when none was stored."""
     from convo_cli.credentials import delete_secret
 
-    stored = _existing(name, env)
+    stored = _existing(name, env, built_in="has no credentials to log out of")
     return delete_secret(stored, env, backend=backend)
 
 
@@ -289,7 +289,7 @@ def remove(name: str, env: Mapping[str, str], *, backend: Any = None) -> None:
     from convo_cli.credentials import delete_secret
 
     config = cfg.load_config(env)
-    stored = _existing(name, env, config)
+    stored = _existing(name, env, config, built_in="cannot be removed")
     delete_secret(stored, env, backend=backend)
     cfg.save_config(cfg.without_profile(config, name), env)
 
@@ -303,12 +303,16 @@ def list_profiles(env: Mapping[str, str]) -> list[tuple[ProfileConfig, bool]]:
     return [(profiles[name], name == active) for name in sorted(profiles)]
 
 
-def _existing(name: str, env: Mapping[str, str], config: Config | None = None) -> ProfileConfig:
+def _existing(name: str, env: Mapping[str, str], config: Config | None = None, *,
+              built_in: str = "cannot be changed") -> ProfileConfig:
     if name == ENV_PROFILE:
         raise UsageError("the environment's credentials are not stored: unset TWILIO_* instead")
     config = cfg.load_config(env) if config is None else config
     stored = config.profiles.get(name)
-    if stored is None or (name == LOCAL and stored.kind == "local"):
+    if name == LOCAL and (stored is None or stored.kind == "local"):
+        # `convo profiles` lists it, so "no profile 'local'" would contradict it.
+        raise UsageError(f"'local' is the built-in engine's profile: it {built_in}")
+    if stored is None:
         raise UsageError(f"no profile {name!r} to act on; see: convo profiles")
     return stored
 
