@@ -137,7 +137,7 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
             metavar="TEXT", help="The message; '-' reads standard input.", show_default=False)],
         as_json: JsonOption = False,
     ) -> None:
-        """Send a message as your identity.
+        """Send a message as your identity, a participant of the conversation (up to 32 KB).
 
         $ convo send standup "Deploy is done"
 
