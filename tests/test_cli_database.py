@@ -222,3 +222,22 @@ def test_a_read_only_reader_sees_what_a_running_writer_has_not_checkpointed(tmp_
         assert [row.split("\t")[3] for row in listed.stdout.splitlines()] == ["hello", "fresh"]
     finally:
         writer.close()
+
+
+def test_an_engine_failure_in_process_is_one_line_and_its_traceback_only_with_debug(
+        monkeypatch):
+    """A bug in the engine (simulated: nothing else produces one) answers 500 when served;
+    in-process the user sees one plain line, and the traceback with --debug."""
+    from convo_cli.engine.service import Service
+
+    assert convo("create", "--unique-name", "room").code == 0
+
+    def broken(self, key):  # type: ignore[no-untyped-def]
+        raise ValueError("an invariant did not hold")
+
+    monkeypatch.setattr(Service, "conversation", broken)
+    clean_failure(convo("messages", "room"), "unexpected internal failure (an invariant did "
+                  "not hold); run again with --debug for the details")
+    debug = convo("--debug", "messages", "room")
+    assert debug.code == 1 and debug.err.count("Traceback (most recent call last)") == 1
+    assert "ValueError: an invariant did not hold" in debug.err

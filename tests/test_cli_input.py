@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+import httpx
 import pytest
 
 from cli_helpers import as_, convo
@@ -122,22 +123,43 @@ def test_sending_to_a_missing_conversation_still_says_not_found(team):
         assert result.err.startswith(f"convo: error: conversation '{key}' not found")
 
 
+class Recording(httpx.BaseTransport):
+    """The real HTTP transport, noting each request's method and path."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.seen: list[tuple[str, str]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append((request.method, request.url.path))
+        return self.inner.handle_request(request)
+
+
 def test_a_non_participant_is_refused_through_convo_serve_too(served):
-    """The same check on a served profile, where it costs one fetch of the participant."""
+    """The same check on a served profile, at the cost of one fetch of the participant."""
     logged = convo("login", "--profile", "srv", "--server", served.url, "--account-sid",
                    served.account_sid, "--insecure-storage", stdin=served.auth_token)
     assert logged.code == 0, logged.err
     room = "room-input-check"
-    assert as_("carol", "create", "--unique-name", room).code == 0
+    sid = as_("carol", "create", "--unique-name", room, "--json").json()["sid"]
     assert as_("carol", "join", room).code == 0
-    result = as_("mallory", "send", room, "hi")
+    result = convo("--profile", "srv", "--identity", "mallory", "send", room, "hi")
     assert (result.code, result.out) == (2, "")
     # (after the warning that --insecure-storage prints on every use)
-    assert result.err.splitlines()[-1].startswith(
-        f"convo: error: mallory is not a participant of {room}: nothing sent")
-    assert as_("carol", "send", room, "hi").code == 0
+    assert result.err.splitlines()[-1] == (
+        f"convo: error: mallory is not a participant of {room}: nothing sent (join first: "
+        f"convo --profile srv --identity mallory join {room}; or act as a participant with "
+        "--identity)")
+    by_name, by_sid = Recording(), Recording()
+    assert as_("carol", "send", room, "hi", http_transport=by_name).code == 0
+    assert as_("carol", "send", sid, "hi", http_transport=by_sid).code == 0
+    base = "/v1/Conversations"
+    assert by_name.seen == [("GET", f"{base}/{room}"), ("GET", f"{base}/{sid}/Participants/carol"),
+                            ("POST", f"{base}/{sid}/Messages")]
+    assert by_sid.seen == [("GET", f"{base}/{sid}/Participants/carol"),
+                           ("POST", f"{base}/{sid}/Messages")]
     listed = convo("messages", room, "--json").json()
-    assert [(m["author"], m["body"]) for m in listed] == [("carol", "hi")]
+    assert [(m["author"], m["body"]) for m in listed] == [("carol", "hi")] * 2
 
 
 # Limits: the error names the limit; one unit below it is accepted.

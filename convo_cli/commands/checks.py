@@ -165,7 +165,9 @@ def require_participant(client: Client, key: str, identity: str, *, join: str) -
                      f"{join}; or act as a participant with --identity)")
 
 
-def join_command(key: str, identity: str, identity_source: str | None) -> str:
+def join_command(key: str, identity: str, identity_source: str | None, *,
+                 profile_flag: str | None = None) -> str:
     """`convo join KEY`, as this very call would have to run it."""
+    where = f"--profile {shlex.quote(profile_flag)} " if profile_flag else ""
     who = f"--identity {shlex.quote(identity)} " if identity_source == "--identity" else ""
-    return f"convo {who}join {shlex.quote(key)}"
+    return f"convo {where}{who}join {shlex.quote(key)}"

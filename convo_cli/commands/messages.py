@@ -91,7 +91,8 @@ def run_send(opts: SendOptions, deps: Factory) -> None:
     client = deps.client()
     # Refused locally, since the service stores a message from any author: a typo in
     # --identity would otherwise post as nobody.
-    join = join_command(opts.conversation, me, deps.profile().identity_source)
+    join = join_command(opts.conversation, me, deps.profile().identity_source,
+                        profile_flag=deps.profile_name)
     sid = require_participant(client, opts.conversation, me, join=join)
     message = client.send_message(sid, author=me, body=text)
     deps.output(as_json=opts.as_json).message(message)
