@@ -126,6 +126,10 @@ class Recorder:
         finally:
             self.transport.close()
 
+    def unique_names(self) -> list[str]:
+        """The unique names seen through this profile, as now known (for "did you mean")."""
+        return [name for name in self._entries().values() if name]
+
     def _observe(self, request: Request, response: Response) -> None:
         ok = 200 <= response.status < 300
         if _PARTICIPANT_CONVERSATIONS.fullmatch(request.path):

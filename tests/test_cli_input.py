@@ -235,3 +235,14 @@ def test_attributes_at_the_depth_limit_are_accepted(team):
 ])
 def test_json_depth_counts_brackets_outside_strings(text, depth):
     assert json_depth(text) == depth
+
+
+def test_a_mistyped_conversation_name_suggests_a_close_one(team):
+    assert convo("create", "--unique-name", "standup").code == 0
+    for typed in ("standpu", "Standup", "stand-up"):
+        result = convo("messages", typed)
+        assert (result.code, result.out) == (1, "")
+        assert result.err.endswith("; did you mean standup?\n"), result.err
+        assert result.err.startswith(f"convo: error: conversation '{typed}' not found")
+    unrelated = convo("send", "zebra", "hi")
+    assert unrelated.code == 1 and "did you mean" not in unrelated.err

@@ -143,8 +143,27 @@ def resolve_conversation(client: Client, key: str) -> Conversation:
         return client.fetch_conversation(key)
     except ApiError as error:
         if error.status == 404:
-            raise ConvoError(f"conversation {key!r} not found{error.detail()}") from error
+            raise ConvoError(f"conversation {key!r} not found{error.detail()}"
+                             f"{_did_you_mean(client, key)}") from error
         raise
+
+
+def _did_you_mean(client: Client, key: str) -> str:
+    """A unique name close to the one typed, from those this profile has seen (the name
+    cache that completion reads: no request, and only names the user has come across)."""
+    known = getattr(client.transport, "unique_names", None)
+    names = known() if known is not None else []
+    if not names:
+        return ""
+    import difflib
+
+    match = {name.casefold(): name for name in names}.get(key.casefold()) or next(
+        iter(difflib.get_close_matches(key, names, n=1, cutoff=0.75)), None)
+    if match is None or match == key:
+        return ""
+    from convo_cli.render.text import terminal_safe
+
+    return f"; did you mean {terminal_safe(match)}?"
 
 
 def require_participant(client: Client, key: str, identity: str, *, join: str) -> str:
