@@ -54,8 +54,8 @@ def _unexpected(error: BaseException) -> str:
     if isinstance(error, OSError):
         # The operating system's own words and the path it was about: enough to act on.
         what = error.strerror or "the operating system refused"
-        where = error.filename if error.filename is not None else None
-        return f"{where}: {what[0].lower()}{what[1:]}" if where is not None else what
+        what = what[0].lower() + what[1:]
+        return f"{error.filename}: {what}" if error.filename is not None else what
     if isinstance(error, RecursionError):
         return "the input is nested too deeply to process"
     if isinstance(error, MemoryError):

@@ -241,3 +241,13 @@ def test_an_engine_failure_in_process_is_one_line_and_its_traceback_only_with_de
     debug = convo("--debug", "messages", "room")
     assert debug.code == 1 and debug.err.count("Traceback (most recent call last)") == 1
     assert "ValueError: an invariant did not hold" in debug.err
+
+
+def test_the_engine_answers_503_when_its_database_turns_read_only(client):
+    """Served, a write the file refuses is the service being unavailable, not a 500."""
+    assert client.post("/v1/Conversations", {"UniqueName": "room"}).status == 201
+    client.engine.store.db.execute("PRAGMA query_only = ON")  # as a read-only remount does
+    refused = client.post("/v1/Conversations", {"UniqueName": "other"})
+    assert (refused.status, refused.code) == (503, 20503)
+    assert refused.body["message"] == "Service Unavailable: the database is read-only"
+    assert client.get("/v1/Conversations/room").status == 200
