@@ -251,3 +251,22 @@ def test_the_engine_answers_503_when_its_database_turns_read_only(client):
     assert (refused.status, refused.code) == (503, 20503)
     assert refused.body["message"] == "Service Unavailable: the database is read-only"
     assert client.get("/v1/Conversations/room").status == 200
+
+
+def test_a_read_only_directory_with_a_writer_at_work_still_takes_writes(tmp_path):
+    """The -wal and -shm exist and may be written: the directory's mode does not matter."""
+    from convo_cli.api import Client
+    from convo_cli.engine.inprocess import InProcessTransport
+
+    data = owned_database(tmp_path)
+    writer = Client(InProcessTransport(str(data / "local.db")))
+    try:
+        writer.fetch_conversation("room")
+        data.chmod(0o555)
+        sent = run_unprivileged("send", "room", "through the wal")
+        assert sent.returncode == 0, sent.stderr
+        bodies = [m.body for m in writer.list_messages(writer.fetch_conversation("room").sid)]
+        assert bodies == ["hello", "through the wal"]
+    finally:
+        data.chmod(0o755)
+        writer.close()

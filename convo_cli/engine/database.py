@@ -135,8 +135,12 @@ def _read_only_error(error: sqlite3.Error) -> bool:
 
 
 def _writable(path: str) -> bool:
-    """Whether this process may change the file and create its `-wal` beside it."""
-    return os.access(path, os.W_OK) and os.access(os.path.dirname(path), os.W_OK)
+    """Whether this process may change the file and its `-wal` and `-shm` (creating them
+    needs the directory; existing ones need only their own permission)."""
+    if not os.access(path, os.W_OK):
+        return False
+    return os.access(os.path.dirname(path), os.W_OK) or all(
+        os.access(f"{path}{suffix}", os.W_OK) for suffix in ("-wal", "-shm"))
 
 
 def _size(path: str) -> int:

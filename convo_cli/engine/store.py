@@ -8,6 +8,7 @@ the last key of the previous page, so a deep page costs what the first one does.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -99,7 +100,7 @@ class Store:
     def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
         # In WAL mode, created with its directory when missing; read-only when it cannot be
         # written; or UnusableDatabase, one line naming the path (engine/database.py).
-        self.path = path
+        self.path = path if path == ":memory:" else os.path.abspath(path)
         self.db, self.read_only = connect(path, busy_timeout_ms)
         self.db.row_factory = _dict_row
         # NORMAL in WAL mode survives a killed process (only a power cut can lose the last
