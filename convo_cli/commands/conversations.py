@@ -72,9 +72,10 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         friendly_name: Annotated[str | None, typer.Option(
             "--friendly-name", help="A human-readable name (up to 256 characters).")] = None,
         unique_name: Annotated[str | None, typer.Option(
-            "--unique-name", help="A name that addresses it instead of its SID.")] = None,
+            "--unique-name", help="A name that addresses it instead of its SID (up to 256 "
+            "characters).")] = None,
         attributes: Annotated[str | None, typer.Option(
-            "--attributes", help="A JSON document stored with it.")] = None,
+            "--attributes", help="A JSON document stored with it (up to 16 KB).")] = None,
         as_json: JsonOption = False,
         if_missing: Annotated[bool, typer.Option(
             "--if-missing", help="When --unique-name exists already, print that conversation "

@@ -150,7 +150,8 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         identity: Annotated[str, typer.Argument(metavar="IDENTITY", show_default=False,
                                                 help="The chat user to add.")],
         attributes: Annotated[str | None, typer.Option(
-            "--attributes", help="A JSON document stored with the participant.")] = None,
+            "--attributes", help="A JSON document stored with the participant (up to 4 KB).")]
+        = None,
         as_json: JsonOption = False,
         exists_ok: ExistsOkOption = False,
     ) -> None:
