@@ -38,7 +38,7 @@ def pipeline(shell: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def long_history() -> None:
-    """`long`: 400 messages of 200 characters, more than a pipe holds (64 KB)."""
+    """`long`: 400 messages of 400 characters, well over what a pipe holds (64 KB)."""
     assert convo("create", "--unique-name", "long").code == 0
     assert convo("join", "long").code == 0
     script = ("import os\n"
@@ -46,7 +46,7 @@ def long_history() -> None:
               "from convo_cli.engine.inprocess import InProcessTransport\n"
               "c = Client(InProcessTransport(os.path.join(os.environ['CONVO_DATA_DIR'], "
               "'local.db')))\n"
-              "for n in range(400): c.send_message('long', body=f'{n} ' + 'x' * 200)\n")
+              "for n in range(400): c.send_message('long', body=f'{n} ' + 'x' * 400)\n")
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
 
 
