@@ -30,6 +30,8 @@ COMMANDS = {
     "serve": "serve",
 }
 GLOBAL_OPTIONS_WITH_VALUES = ("--profile", "--identity")
+HELP_OPTIONS = ("-h", "--help")
+VERSION = "--version"  # command_in's answer for `convo --version`: no command to build
 
 HELP = (
     "A command-line chat client for Conversations, with a built-in engine.\n\n"
@@ -48,8 +50,10 @@ def command_in(argv: Sequence[str]) -> str | None:
     for arg in args:
         if arg in GLOBAL_OPTIONS_WITH_VALUES:
             next(args, None)
-        elif arg == "--help":
+        elif arg in HELP_OPTIONS:
             return None
+        elif arg == VERSION:
+            return VERSION
         elif not arg.startswith("-"):
             return arg if arg in COMMANDS else None
     return None
@@ -58,7 +62,8 @@ def command_in(argv: Sequence[str]) -> str | None:
 def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
     """The application; with `argv`, only the command it runs is registered."""
     app = typer.Typer(name="convo", help=HELP, no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False)
+                      pretty_exceptions_enable=False,
+                      context_settings={"help_option_names": list(HELP_OPTIONS)})
 
     @app.callback()
     def root(
@@ -72,13 +77,33 @@ def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
             "profile's, or your login name).")] = None,
         debug: Annotated[bool, typer.Option(
             "--debug", help="Show HTTP requests (credentials redacted) and tracebacks.")] = False,
+        version: Annotated[bool, typer.Option(
+            VERSION, is_eager=True, callback=_print_version,
+            help="Print convo's version and exit.")] = False,
     ) -> None:
         deps: Factory = ctx.obj
+        if identity is not None:  # checked here, so that every command refuses a blank one
+            from convo_cli.profiles import check_identity
+
+            check_identity(identity, "--identity")
         deps.profile_name, deps.identity_flag = profile, identity
         deps.debug = deps.debug or debug
 
     wanted = command_in(argv) if argv is not None else None
     for area in dict.fromkeys(COMMANDS.values()):  # in COMMANDS order, as help lists them
-        if wanted is None or COMMANDS[wanted] == area:
+        if wanted is None or COMMANDS.get(wanted) == area:
             import_module(f"convo_cli.commands.{area}").register(app, wanted)
     return app
+
+
+def _print_version(value: bool) -> None:
+    """`convo --version`: the installed package's version, read from its metadata."""
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("convo")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown"
+        print(f"convo {number}")
+        raise typer.Exit()

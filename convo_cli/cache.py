@@ -121,10 +121,6 @@ class Recorder:
             pass  # not the JSON expected: nothing to note
         return response
 
-    def known_names(self) -> list[str]:
-        """The unique names in the cache (what completion offers), for "did you mean"."""
-        return [name for name in self._entries().values() if name]
-
     def close(self) -> None:
         try:
             if self._changed:
@@ -132,6 +128,10 @@ class Recorder:
                 write_names(self.path, self._names)
         finally:
             self.transport.close()
+
+    def unique_names(self) -> list[str]:
+        """The unique names seen through this profile, as now known (for "did you mean")."""
+        return [name for name in self._entries().values() if name]
 
     def _observe(self, request: Request, response: Response) -> None:
         ok = 200 <= response.status < 300

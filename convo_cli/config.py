@@ -248,4 +248,4 @@ def _sync_dir(path: Path) -> None:
 
 
 def _reason(error: BaseException) -> str:
-    return getattr(error, "strerror", None) or str(error) or type(error).__name__
+    return getattr(error, "strerror", None) or str(error) or "unknown error"

@@ -23,12 +23,12 @@ INSECURE_DIR = "insecure-secrets"
 
 T = TypeVar("T")
 
-NO_KEYRING_FIXES = (
-    "set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET) "
-    "in the environment, or run a Secret Service such as gnome-keyring "
-    "(headless: printf PASSWORD | gnome-keyring-daemon --unlock --components=secrets, "
-    "inside dbus-run-session)"
+SECRET_SERVICE_FIX = (
+    "run a Secret Service such as gnome-keyring (headless: printf PASSWORD | "
+    "gnome-keyring-daemon --unlock --components=secrets, inside dbus-run-session)"
 )
+TWILIO_ENV_FIX = ("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and "
+                  "TWILIO_API_SECRET) in the environment")
 
 
 class CredentialsError(AuthError):
@@ -52,6 +52,17 @@ def insecure_warning(profile_name: str, env: Mapping[str, str]) -> str:
             f"{insecure_path(profile_name, env)} (--insecure-storage)")
 
 
+def no_keyring_fixes(profile: ProfileConfig, *, storing: bool) -> str:
+    """What works without a keyring for this kind of profile. The TWILIO_* variables only
+    for a Twilio profile: for any other they select Twilio itself as the destination."""
+    fixes = ["add --insecure-storage to keep the secret in a 0600 file instead" if storing
+             else "log in again adding --insecure-storage (the secret in a 0600 file)"]
+    if profile.kind == "twilio":
+        fixes.append(("skip login and " if storing else "") + TWILIO_ENV_FIX)
+    fixes.append(SECRET_SERVICE_FIX)
+    return "; or ".join(fixes)
+
+
 def check_secret(secret: str) -> str:
     """A secret as read from a prompt or standard input: one trailing newline dropped."""
     if secret.endswith("\n"):
@@ -73,7 +84,7 @@ def store_secret(profile: ProfileConfig, secret: str, env: Mapping[str, str], *,
         write_private_file(insecure_path(profile.name, env), secret.encode("utf-8"))
         return "insecure file"
     _call_keyring(lambda kr: kr.set_password(service_name(profile.name), username, secret),
-                  env, backend, timeout)
+                  env, backend, timeout, no_keyring_fixes(profile, storing=True))
     return "keyring"
 
 
@@ -88,13 +99,15 @@ def read_secret(profile: ProfileConfig, env: Mapping[str, str], *,
         except FileNotFoundError:
             raise _missing(profile) from None
         except (OSError, UnicodeDecodeError) as error:
-            raise CredentialsError(f"cannot read {path}: {type(error).__name__}") from None
+            why = "it is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else \
+                (error.strerror or "it cannot be read").lower()
+            raise CredentialsError(f"cannot read {path}: {why}") from None
         if warn is not None:
             warn(insecure_warning(profile.name, env))
         return secret
     username = _username(profile)
     secret = _call_keyring(lambda kr: kr.get_password(service_name(profile.name), username),
-                           env, backend, timeout)
+                           env, backend, timeout, no_keyring_fixes(profile, storing=False))
     if not secret:
         raise _missing(profile)
     return str(secret)
@@ -124,7 +137,8 @@ def delete_secret(profile: ProfileConfig, env: Mapping[str, str], *, backend: An
             return False
         return True
 
-    return _call_keyring(delete, env, backend, timeout)
+    return _call_keyring(delete, env, backend, timeout,
+                         no_keyring_fixes(profile, storing=False))
 
 
 def has_secret(profile: ProfileConfig, env: Mapping[str, str], *, backend: Any = None,
@@ -134,7 +148,8 @@ def has_secret(profile: ProfileConfig, env: Mapping[str, str], *, backend: Any =
         return insecure_path(profile.name, env).is_file()
     username = _username(profile)
     return bool(_call_keyring(
-        lambda kr: kr.get_password(service_name(profile.name), username), env, backend, timeout))
+        lambda kr: kr.get_password(service_name(profile.name), username), env, backend, timeout,
+        no_keyring_fixes(profile, storing=False)))
 
 
 def load_backend(env: Mapping[str, str]) -> Any:
@@ -150,7 +165,7 @@ def load_backend(env: Mapping[str, str]) -> Any:
 
 
 def _call_keyring(action: Callable[[Any], T], env: Mapping[str, str], backend: Any,
-                  timeout: float) -> T:
+                  timeout: float, fixes: str) -> T:
     """Run `action(backend)` in a daemon thread; loading the backend happens there too,
     since discovery itself talks to D-Bus and can hang."""
     outcome: dict[str, Any] = {}
@@ -166,13 +181,13 @@ def _call_keyring(action: Callable[[Any], T], env: Mapping[str, str], backend: A
     worker.join(timeout)
     if worker.is_alive():
         raise KeyringUnavailable(f"the OS keyring did not answer within {timeout:g} s; "
-                                 f"{NO_KEYRING_FIXES}")
+                                 f"{fixes}")
     if "error" in outcome:
-        raise _unavailable(outcome["error"]) from None
+        raise _unavailable(outcome["error"], fixes) from None
     return outcome["value"]  # type: ignore[no-any-return]
 
 
-def _unavailable(error: BaseException) -> BaseException:
+def _unavailable(error: BaseException, fixes: str) -> BaseException:
     if isinstance(error, (KeyboardInterrupt, SystemExit, ConvoError)):
         return error
     from keyring.errors import KeyringLocked, NoKeyringError
@@ -183,10 +198,12 @@ def _unavailable(error: BaseException) -> BaseException:
         why = "the OS keyring is locked"
     else:
         # D-Bus missing, Secret Service not running, backend import failure… The exception's
-        # text is the library's, never a secret; keep it short.
-        detail = " ".join(str(error).split())[:160]
-        why = f"the OS keyring is unusable ({type(error).__name__}{': ' + detail if detail else ''})"
-    return KeyringUnavailable(f"{why}; {NO_KEYRING_FIXES}")
+        # text is the library's, never a secret; keep it short (its class name says nothing
+        # to a user).
+        detail = " ".join(str(getattr(error, "strerror", None) or error).split())[:160]
+        why = f"the OS keyring is unusable ({detail})" if detail else \
+            "the OS keyring is unusable"
+    return KeyringUnavailable(f"{why}; {fixes}")
 
 
 def _username(profile: ProfileConfig) -> str:

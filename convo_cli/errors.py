@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad usage, or input rejected before anything was sent
     AUTH = 4  # no credentials, or the service rejected them
     INTERRUPTED = 130
+    PIPE = 141  # standard output closed by its reader (`| head`): 128 + SIGPIPE, as a shell says
 
 
 class ConvoError(Exception):
@@ -53,7 +54,24 @@ def _describe(error: BaseException) -> tuple[str, ExitCode]:
     if exit_code is not None and hasattr(error, "format_message"):
         # Typer's (vendored Click's) usage errors: unknown option, missing argument…
         return _usage_line(error), ExitCode(exit_code) if exit_code in (1, 2) else ExitCode.USAGE
-    return f"{type(error).__name__}: {error}", ExitCode.FAILURE
+    return _unexpected(error), ExitCode.FAILURE
+
+
+def _unexpected(error: BaseException) -> str:
+    """A failure nothing above expected: a plain line, never an exception class name (the
+    traceback is for `--debug`)."""
+    if isinstance(error, OSError):
+        # The operating system's own words and the path it was about: enough to act on.
+        what = error.strerror or "the operating system refused"
+        what = what[0].lower() + what[1:]
+        return f"{error.filename}: {what}" if error.filename is not None else what
+    if isinstance(error, RecursionError):
+        return "the input is nested too deeply to process"
+    if isinstance(error, MemoryError):
+        return "out of memory"
+    text = " ".join(str(error).split())[:300]
+    detail = f" ({text})" if text and not text.startswith(("'", '"')) else ""
+    return f"unexpected internal failure{detail}; run again with --debug for the details"
 
 
 def _usage_line(error: BaseException) -> str:

@@ -41,13 +41,18 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
             result = command.main(args=list(argv), prog_name="convo", obj=deps,
                                   standalone_mode=False, **help_settings(command, io.width))
             code = result if isinstance(result, int) else ExitCode.OK
+        io.stdout.flush()  # here, so that a closed pipe is seen now and not at exit
     except KeyboardInterrupt:
         io.info("convo: interrupted")
         code = ExitCode.INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`convo messages --all | head`): stop quietly.
-        _silence_stdout(io)
-        code = ExitCode.FAILURE
+        code = _closed(io)
+    except SystemExit as exit_:
+        # Typer turns a broken pipe (while printing help, say) into sys.exit(1), raised
+        # while handling the BrokenPipeError: still a closed pipe, not a failure.
+        if not isinstance(exit_.__context__, BrokenPipeError):
+            raise
+        code = _closed(io)
     except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
         if deps.debug:
             import traceback
@@ -62,7 +67,10 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
         message, code = describe(error)
         if code == ExitCode.AUTH and getattr(error, "status", None) in (401, 403):
             message += f"; {deps.login_hint()}"  # the service rejected the credentials
-        io.stdout.flush()
+        try:
+            io.stdout.flush()
+        except BrokenPipeError:
+            code, message = _closed(io), ""  # the reader left: nobody waits for the rest
         if message:  # empty when Typer already showed help (`convo` alone)
             io.info(f"convo: error: {message}")
     finally:
@@ -71,7 +79,16 @@ def run(argv: Sequence[str], io: IOStreams | None = None,
     return int(code)
 
 
+def _closed(io: IOStreams) -> ExitCode:
+    """The reader went away (`convo messages --all | head`): stop quietly, with the status a
+    shell gives a process ended by SIGPIPE, so that `set -o pipefail` does not read it as a
+    failure of the service."""
+    _silence_stdout(io)
+    return ExitCode.PIPE
+
+
 def _silence_stdout(io: IOStreams) -> None:
+    """What is still buffered goes nowhere, so the interpreter's last flush cannot fail."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, io.stdout.fileno())

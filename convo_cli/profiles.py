@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from convo_cli import config as cfg
 from convo_cli.config import LOCAL, TWILIO_BASE_URL, Config, ProfileConfig
 from convo_cli.errors import UsageError
+from convo_cli.limits import NAME_LIMIT
 
 ENV_PROFILE = "(environment)"  # the implicit TWILIO_* profile; not a valid profile name
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -124,16 +125,31 @@ def _env_secret(env: Mapping[str, str], account_sid: str | None,
 
 def _with_identity(profile: Resolved, env: Mapping[str, str],
                    identity_flag: str | None) -> Resolved:
-    for value, source in ((identity_flag, "--identity"),
-                          (env.get("CONVO_IDENTITY"), "CONVO_IDENTITY"),
-                          (profile.identity, "profile")):
-        if value:
+    if identity_flag is not None:  # given, even empty: a mistake to report, not to skip
+        check_identity(identity_flag, "--identity")
+    where = f"the identity of profile {profile.name!r}"
+    for value, source, what in ((identity_flag, "--identity", "--identity"),
+                                (env.get("CONVO_IDENTITY"), "CONVO_IDENTITY", "CONVO_IDENTITY"),
+                                (profile.identity, "profile", where)):
+        if value:  # an empty CONVO_IDENTITY is unset, as shells use it
+            check_identity(value, what)
             return profile._replace(identity=value, identity_source=source)
     if profile.kind == "local":
         name = login_name(env)
-        if name:
+        if name and name.strip():
             return profile._replace(identity=name, identity_source="login name")
     return profile._replace(identity=None, identity_source=None)
+
+
+def check_identity(value: str, what: str) -> str:
+    """An identity as given (`--identity`, CONVO_IDENTITY, a profile's, `add IDENTITY`):
+    a blank one would be stored as a name nobody can see or type."""
+    if not value.strip():
+        raise UsageError(f"{what} is blank: an identity needs a visible character")
+    if len(value) > NAME_LIMIT:
+        raise UsageError(f"{what} is {len(value):,} characters long; an identity takes at "
+                         f"most {NAME_LIMIT}")
+    return value
 
 
 def login_name(env: Mapping[str, str]) -> str | None:
@@ -214,6 +230,8 @@ def build_profile(name: str, *, kind: str, account_sid: str, base_url: str | Non
         raise UsageError("--api-key must be SK followed by 32 hex digits")
     if service_sid is not None and not SERVICE_SID.fullmatch(service_sid):
         raise UsageError("--service-sid must be IS followed by 32 hex digits")
+    if identity is not None:
+        check_identity(identity, "--identity")
     if kind == "server":
         if not base_url or not BASE_URL.fullmatch(base_url):
             raise UsageError("--server must be an http:// or https:// URL with no path, "
@@ -254,7 +272,7 @@ def logout(name: str, env: Mapping[str, str], *, backend: Any = None) -> bool:
     """Remove the profile's secret (the profile stays); False when none was stored."""
     from convo_cli.credentials import delete_secret
 
-    stored = _existing(name, env)
+    stored = _existing(name, env, built_in="has no credentials to log out of")
     return delete_secret(stored, env, backend=backend)
 
 
@@ -271,7 +289,7 @@ def remove(name: str, env: Mapping[str, str], *, backend: Any = None) -> None:
     from convo_cli.credentials import delete_secret
 
     config = cfg.load_config(env)
-    stored = _existing(name, env, config)
+    stored = _existing(name, env, config, built_in="cannot be removed")
     delete_secret(stored, env, backend=backend)
     cfg.save_config(cfg.without_profile(config, name), env)
 
@@ -285,12 +303,16 @@ def list_profiles(env: Mapping[str, str]) -> list[tuple[ProfileConfig, bool]]:
     return [(profiles[name], name == active) for name in sorted(profiles)]
 
 
-def _existing(name: str, env: Mapping[str, str], config: Config | None = None) -> ProfileConfig:
+def _existing(name: str, env: Mapping[str, str], config: Config | None = None, *,
+              built_in: str = "cannot be changed") -> ProfileConfig:
     if name == ENV_PROFILE:
         raise UsageError("the environment's credentials are not stored: unset TWILIO_* instead")
     config = cfg.load_config(env) if config is None else config
     stored = config.profiles.get(name)
-    if stored is None or (name == LOCAL and stored.kind == "local"):
+    if name == LOCAL and (stored is None or stored.kind == "local"):
+        # `convo profiles` lists it, so "no profile 'local'" would contradict it.
+        raise UsageError(f"'local' is the built-in engine's profile: it {built_in}")
+    if stored is None:
         raise UsageError(f"no profile {name!r} to act on; see: convo profiles")
     return stored
 

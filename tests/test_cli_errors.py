@@ -71,6 +71,8 @@ def fails(code: int, line: str, *argv: str, stdin: str = "") -> None:
      "--anchor must be 'end' or a message index, not 'first'"),
     (["messages", "standup", "--anchor", "9"], "--anchor 9 is past the last message index, 0"),
     (["send", "standup", ""], "the message is empty: nothing sent"),
+    (["create", "--friendly-name", "x" * 257],
+     "--friendly-name is 257 characters long; names take at most 256"),
     (["--profile", "work", "list"], "unknown profile 'work'; see: convo profiles"),
 ])
 def test_rejected_before_anything_is_written(standup, argv, line):
@@ -96,8 +98,6 @@ def test_rejected_before_anything_is_written(standup, argv, line):
      f"{{sid}} [Twilio error 50416] ({LINK}50416)"),
     (["--identity", "carol", "leave", "standup"],
      f"carol is not a participant of standup [Twilio error 20404] ({LINK}20404)"),
-    (["create", "--friendly-name", "x" * 257],
-     f"Friendly name is too long (maximum 256 characters) [Twilio error 50003] ({LINK}50003)"),
 ])
 def test_refused_by_the_service(standup, argv, line):
     before = state(standup)

@@ -26,6 +26,7 @@ def history() -> Client:
     """`standup` with messages 0…44, bodies `message N`, alternating alice and bob."""
     client = Client(InProcessTransport(os.path.join(os.environ["CONVO_DATA_DIR"], "local.db")))
     sid = client.create_conversation(unique_name="standup").sid
+    client.add_participant(sid, identity="alice")  # who `convo send` acts as
     for n in range(COUNT):
         client.send_message(sid, body=f"message {n}", author="alice" if n % 2 else "bob")
     yield client

@@ -66,6 +66,8 @@ def test_no_command_shows_help_and_exits_2():
     (["--identity", "bob", "list"], "list"),
     (["--profile", "send", "--debug", "add-sms", "x"], "add-sms"),
     (["--help", "list"], None),
+    (["-h", "list"], None),
+    (["--version"], "--version"),
     (["frobnicate"], None),
     ([], None),
 ])
@@ -87,4 +89,4 @@ def test_a_reader_that_goes_away_ends_the_listing_quietly():
                             text=True, timeout=60)
     assert result.stdout.startswith("0\t") and result.stdout.count("\n") == 1
     assert result.stderr == ""
-    assert result.returncode == 1
+    assert result.returncode == 141  # as a shell reports SIGPIPE: not a failure of the service

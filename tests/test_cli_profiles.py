@@ -146,15 +146,27 @@ def test_environment_credentials_come_first_and_whoami_says_so(tmp_path):
     no_leak(TOKEN, tmp_path, who, listed, keyed, out)
 
 
-def test_without_a_keyring_login_fails_with_exit_4_naming_both_fixes(tmp_path):
+def test_without_a_keyring_login_fails_with_exit_4_naming_what_works_for_the_kind(tmp_path):
     result = login("--server", "http://127.0.0.1:8080", "--account-sid", AC, "--no-verify")
     assert (result.code, result.out) == (4, "")
-    assert result.err.startswith("convo: error: no usable OS keyring was found; set "
-                                 "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
-    assert "run a Secret Service such as gnome-keyring" in result.err
-    assert result.err.count("\n") == 1
+    # For a convo serve, the TWILIO_* variables would change the destination to twilio.com.
+    assert result.err.startswith("convo: error: no usable OS keyring was found; add "
+                                 "--insecure-storage to keep the secret in a 0600 file "
+                                 "instead; or run a Secret Service such as gnome-keyring")
+    assert "TWILIO_" not in result.err
+    twilio = convo("login", "--profile", "prod", "--twilio", "--account-sid", AC, "--no-verify",
+                   stdin=TOKEN)
+    assert twilio.code == 4
+    assert "--insecure-storage" in twilio.err
+    assert "or skip login and set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN" in twilio.err
+    for each in (result, twilio):
+        assert each.err.count("\n") == 1
     assert not (tmp_path / "config").exists()
-    no_leak(TOKEN, tmp_path, result)
+    no_leak(TOKEN, tmp_path, result, twilio)
+    # What it names works, with nothing else changed.
+    insecure = login("--server", "http://127.0.0.1:8080", "--account-sid", AC, "--no-verify",
+                     "--insecure-storage")
+    assert insecure.code == 0, insecure.err
 
 
 def test_insecure_storage_is_an_explicit_opt_in_that_warns_on_every_use(tmp_path):
@@ -219,6 +231,19 @@ def test_profiles_list_use_and_remove(real_keyring):
     missing = convo("profiles", "use", "team")
     assert (missing.code, missing.err) == (
         2, "convo: error: no profile 'team' to act on; see: convo profiles\n")
+
+
+def test_the_built_in_profile_is_named_as_such_not_as_missing():
+    """`convo profiles` lists `local`: the refusals say what it is."""
+    assert "local" in [row[1] for row in convo("profiles").rows()]
+    removed = convo("profiles", "remove", "local")
+    assert (removed.code, removed.out, removed.err) == (
+        2, "", "convo: error: 'local' is the built-in engine's profile: it cannot be removed\n")
+    logged_out = convo("logout", "--profile", "local")
+    assert (logged_out.code, logged_out.err) == (
+        2, "convo: error: 'local' is the built-in engine's profile: it has no credentials to "
+           "log out of\n")
+    assert [row[1] for row in convo("profiles").rows()] == ["local"]
 
 
 class Proxy(BaseHTTPRequestHandler):

@@ -98,6 +98,7 @@ def test_a_wrong_token_is_refused_at_login_and_later_says_how_to_log_in_again(te
 def test_follow_through_the_server_prints_each_new_message_once(team, tmp_path):
     room = unique("live")
     assert convo("create", "--unique-name", room).code == 0
+    assert convo("join", room).code == 0 and convo("add", room, "bob").code == 0
     assert convo("send", room, "before").code == 0
     env = {**os.environ, "CONVO_IDENTITY": "alice"}
     follower = subprocess.Popen([sys.executable, "-m", "convo_cli", "messages", room,

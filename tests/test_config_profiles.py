@@ -156,8 +156,12 @@ def test_login_options_are_checked_before_anything_is_stored(kwargs, complaint, 
 
 def test_build_profile_normalises():
     assert profiles.build_profile("team", kind="server", account_sid=AC,
-                                  base_url="http://127.0.0.1:8080/", identity="") == \
+                                  base_url="http://127.0.0.1:8080/") == \
         ProfileConfig("team", "server", "http://127.0.0.1:8080", AC)
+    for blank in ("", "  "):
+        with pytest.raises(UsageError, match="--identity is blank"):
+            profiles.build_profile("team", kind="server", account_sid=AC,
+                                   base_url="http://127.0.0.1:8080", identity=blank)
     assert profiles.build_profile("p", kind="twilio", account_sid=AC,
                                   base_url="http://ignored").base_url is None
 

@@ -317,5 +317,5 @@ def test_a_database_that_cannot_be_opened_is_named(tmp_path):
     (tmp_path / "a-directory.db").mkdir()
     result = convo("serve", "--port", "0", "--db", str(tmp_path / "a-directory.db"))
     assert result.code == 1
-    assert result.err.startswith(f"convo: error: cannot open the database "
-                                 f"{tmp_path / 'a-directory.db'}: ")
+    assert result.err == (f"convo: error: {tmp_path / 'a-directory.db'} is a directory, not a "
+                          "convo database\n")

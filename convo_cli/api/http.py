@@ -84,7 +84,7 @@ class HttpTransport:
                     attempt += 1
                     continue
                 raise TransportError(f"cannot reach {self.base_url}: "
-                                     f"{error or type(error).__name__}", url=url) from error
+                                     f"{error or 'the connection failed'}", url=url) from error
             response = Response(answer.status_code, answer.content,
                                 {k.lower(): v for k, v in answer.headers.items()})
             retryable = response.status == 429 or (response.status == 503 and idempotent)

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+from typing import TextIO
 
 from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError
 from convo_cli.api.models import Conversation
 from convo_cli.errors import ConvoError, UsageError
+from convo_cli.limits import (ATTRIBUTES_DEPTH_LIMIT, ATTRIBUTES_LIMIT, BODY_LIMIT,
+                              CONVERSATION_ATTRIBUTES_LIMIT, NAME_LIMIT, json_depth)
+from convo_cli.profiles import check_identity
 
+__all__ = ["check_identity"]  # for the commands: an IDENTITY argument is checked as --identity
+
+CONVERSATION_SID = re.compile(r"CH[0-9a-fA-F]{32}")
 # `+` and 2 to 15 digits, no leading zero (E.164), optionally as `whatsapp:+…`.
 PHONE = re.compile(r"^(whatsapp:)?\+[1-9][0-9]{1,14}$")
 MAX_PAGE_SIZE = 100
@@ -18,14 +26,70 @@ DIRECTIONS = {"backwards": True, "backward": True, "forwards": False, "forward":
 STATES = ("active", "inactive", "closed")
 
 
-def check_attributes(value: str | None, option: str = "--attributes") -> str | None:
+def check_attributes(value: str | None, option: str = "--attributes", *,
+                     limit: int = CONVERSATION_ATTRIBUTES_LIMIT,
+                     what: str = "a conversation's") -> str | None:
+    """A JSON document within the service's size limit (`limit` bytes of UTF-8: 16 KB for a
+    conversation, ATTRIBUTES_LIMIT for a participant or a message) and nesting depth. Size
+    and depth are checked before parsing, so no input can exhaust the parser."""
     if value is None:
         return None
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise UsageError(f"{option} is {size:,} bytes; {what} attributes take at most "
+                         f"{limit // 1024} KB ({limit:,} bytes of UTF-8)")
+    depth = json_depth(value)
+    if depth > ATTRIBUTES_DEPTH_LIMIT:
+        raise UsageError(f"{option} nests {depth:,} levels deep; attributes take at most "
+                         f"{ATTRIBUTES_DEPTH_LIMIT}")
     try:
         json.loads(value)
     except ValueError as error:
         raise UsageError(f"{option} is not valid JSON: {error}") from None
     return value
+
+
+def check_participant_attributes(value: str | None) -> str | None:
+    return check_attributes(value, limit=ATTRIBUTES_LIMIT, what="a participant's")
+
+
+def check_message_attributes(value: str | None) -> str | None:
+    return check_attributes(value, limit=ATTRIBUTES_LIMIT, what="a message's")
+
+
+def check_name(value: str | None, option: str) -> str | None:
+    """A friendly or unique name within the service's limit (characters, not bytes)."""
+    if value is not None and len(value) > NAME_LIMIT:
+        raise UsageError(f"{option} is {len(value):,} characters long; names take at most "
+                         f"{NAME_LIMIT}")
+    return value
+
+
+def check_body(text: str, *, nothing: str = "nothing sent") -> str:
+    """A message body: not empty, and within the 32 KB a chat message may hold."""
+    if not text:
+        raise UsageError(f"the message is empty: {nothing}")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > BODY_LIMIT:
+        raise UsageError(f"the message is {size:,} bytes; a message takes at most "
+                         f"{BODY_LIMIT // 1024} KB ({BODY_LIMIT:,} bytes of UTF-8): {nothing}")
+    return text
+
+
+def read_body(stdin: TextIO, *, nothing: str = "nothing sent") -> str:
+    """A body from standard input (`-`), read no further than the limit: `cat big.log |
+    convo send c -` fails at once instead of holding the whole file. One trailing newline
+    ends the input, not the message."""
+    try:
+        # A text stream's read(n) stops at n characters or at the end; a character is at
+        # least one byte, so more than the limit plus a newline is too long, whatever follows.
+        text = stdin.read(BODY_LIMIT + 2)
+    except UnicodeDecodeError:
+        raise UsageError(f"standard input is not UTF-8 text: {nothing}") from None
+    if len(text) > BODY_LIMIT + 1:
+        raise UsageError(f"standard input holds more than a message takes (at most "
+                         f"{BODY_LIMIT // 1024} KB, {BODY_LIMIT:,} bytes of UTF-8): {nothing}")
+    return text[:-1] if text.endswith("\n") else text
 
 
 def check_phone(value: str, option: str) -> str:
@@ -86,21 +150,50 @@ def resolve_conversation(client: Client, key: str) -> Conversation:
         return client.fetch_conversation(key)
     except ApiError as error:
         if error.status == 404:
-            hint = _did_you_mean(client, key)
-            raise ConvoError(f"conversation {key!r} not found{hint}{error.detail()}") from error
+            raise ConvoError(f"conversation {key!r} not found{error.detail()}"
+                             f"{_did_you_mean(client, key)}") from error
         raise
 
 
 def _did_you_mean(client: Client, key: str) -> str:
-    """A known unique name close to a mistyped one. The names are the ones completion offers:
-    the client's transport is the name cache's Recorder (see `convo_cli.factory`); a client
-    built without one has none to offer."""
-    known = getattr(client.transport, "known_names", None)
-    if known is None:
+    """A unique name close to the one typed, from those this profile has seen (the name
+    cache that completion reads: no request, and only names the user has come across)."""
+    known = getattr(client.transport, "unique_names", None)
+    names = known() if known is not None else []
+    if not names:
         return ""
     import difflib
 
+    match = {name.casefold(): name for name in names}.get(key.casefold()) or next(
+        iter(difflib.get_close_matches(key, names, n=1, cutoff=0.75)), None)
+    if match is None or match == key:
+        return ""
     from convo_cli.render.text import terminal_safe
 
-    close = difflib.get_close_matches(key, [n for n in known() if n != key], n=1, cutoff=0.6)
-    return f"; did you mean {terminal_safe(close[0])}?" if close else ""
+    return f"; did you mean {terminal_safe(match)}?"
+
+
+def require_participant(client: Client, key: str, identity: str, *, join: str) -> str:
+    """The SID of conversation `key`, once `identity` is known to take part in it: one fetch
+    of the participant (for a CH SID, no fetch of the conversation unless that one fails,
+    to tell a missing conversation from a missing participant). `join` is the command that
+    would make `identity` a participant, for the hint."""
+    sid = key if CONVERSATION_SID.fullmatch(key) else resolve_conversation(client, key).sid
+    try:
+        client.fetch_participant(sid, identity)
+        return sid
+    except ApiError as error:
+        if error.status != 404:
+            raise
+    if sid == key:
+        resolve_conversation(client, key)  # "not found" when the conversation is missing
+    raise UsageError(f"{identity} is not a participant of {key}: nothing sent (join first: "
+                     f"{join}; or act as a participant with --identity)")
+
+
+def join_command(key: str, identity: str, identity_source: str | None, *,
+                 profile_flag: str | None = None) -> str:
+    """`convo join KEY`, as this very call would have to run it."""
+    where = f"--profile {shlex.quote(profile_flag)} " if profile_flag else ""
+    who = f"--identity {shlex.quote(identity)} " if identity_source == "--identity" else ""
+    return f"convo {where}{who}join {shlex.quote(key)}"

@@ -8,7 +8,8 @@ import typer
 
 from convo_cli.api.errors import ApiError
 from convo_cli.commands import ConversationArg, JsonOption, command
-from convo_cli.commands.checks import check_attributes, check_state, resolve_conversation
+from convo_cli.commands.checks import (check_attributes, check_name, check_state,
+                                       resolve_conversation)
 from convo_cli.commands.confirm import confirm, require_yes_or_terminal
 from convo_cli.errors import UsageError
 from convo_cli.factory import Factory
@@ -30,6 +31,8 @@ class CreateOptions(NamedTuple):
 
 def run_create(opts: CreateOptions, deps: Factory) -> None:
     attributes = check_attributes(opts.attributes)
+    check_name(opts.friendly_name, "--friendly-name")
+    check_name(opts.unique_name, "--unique-name")
     if opts.if_missing and not opts.unique_name:
         raise UsageError("--if-missing needs --unique-name: the name that finds an existing "
                          "conversation")
@@ -121,6 +124,8 @@ class EditOptions(NamedTuple):
 
 
 def run_edit(opts: EditOptions, deps: Factory) -> None:
+    check_name(opts.friendly_name, "--friendly-name")
+    check_name(opts.unique_name, "--unique-name")
     changes: dict[str, Any] = {
         "friendly_name": opts.friendly_name, "unique_name": opts.unique_name,
         "attributes": check_attributes(opts.attributes), "state": check_state(opts.state)}
@@ -177,9 +182,10 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         friendly_name: Annotated[str | None, typer.Option(
             "--friendly-name", help="A human-readable name (up to 256 characters).")] = None,
         unique_name: Annotated[str | None, typer.Option(
-            "--unique-name", help="A name that addresses it instead of its SID.")] = None,
+            "--unique-name", help="A name that addresses it instead of its SID (up to 256 "
+            "characters).")] = None,
         attributes: Annotated[str | None, typer.Option(
-            "--attributes", help="A JSON document stored with it.")] = None,
+            "--attributes", help="A JSON document stored with it (up to 16 KB).")] = None,
         as_json: JsonOption = False,
         if_missing: Annotated[bool, typer.Option(
             "--if-missing", help="When --unique-name exists already, print that conversation "

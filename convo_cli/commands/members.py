@@ -10,8 +10,8 @@ from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError
 from convo_cli.api.models import Participant
 from convo_cli.commands import ConversationArg, JsonOption, command
-from convo_cli.commands.checks import (PHONE, check_attributes, check_binding,
-                                       resolve_conversation)
+from convo_cli.commands.checks import (PHONE, check_binding, check_identity,
+                                       check_participant_attributes, resolve_conversation)
 from convo_cli.errors import ConvoError, UsageError
 from convo_cli.factory import Factory
 
@@ -28,7 +28,8 @@ class AddOptions(NamedTuple):
 
 
 def run_add(opts: AddOptions, deps: Factory) -> None:
-    attributes = check_attributes(opts.attributes)
+    check_identity(opts.identity, "IDENTITY")
+    attributes = check_participant_attributes(opts.attributes)
     client = deps.client()
     conversation = resolve_conversation(client, opts.conversation)
     try:
@@ -198,7 +199,8 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         identity: Annotated[str, typer.Argument(metavar="IDENTITY", show_default=False,
                                                 help="The chat user to add.")],
         attributes: Annotated[str | None, typer.Option(
-            "--attributes", help="A JSON document stored with the participant.")] = None,
+            "--attributes", help="A JSON document stored with the participant (up to 4 KB).")]
+        = None,
         as_json: JsonOption = False,
         exists_ok: ExistsOkOption = False,
     ) -> None:

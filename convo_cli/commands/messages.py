@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import typer
 
 from convo_cli.commands import ConversationArg, JsonOption, command
-from convo_cli.commands.checks import (check_page_size, parse_anchor, parse_direction,
-                                       resolve_conversation)
+from convo_cli.commands.checks import (check_body, check_page_size, join_command,
+                                       parse_anchor, parse_direction, read_body,
+                                       require_participant, resolve_conversation)
 from convo_cli.commands.confirm import confirm, require_yes_or_terminal
 from convo_cli.errors import ConvoError, UsageError
 from convo_cli.factory import Factory
@@ -88,23 +89,22 @@ class SendOptions(NamedTuple):
 
 
 def read_text(text: str, deps: Factory, *, nothing: str = "nothing sent") -> str:
-    """TEXT, or standard input for `-`."""
-    if text == "-":
-        text = deps.io.stdin.read()
-        # `echo hi | convo send c -` sends "hi": the newline ends the input, not the message.
-        if text.endswith("\n"):
-            text = text[:-1]
-    if not text:
-        raise UsageError(f"the message is empty: {nothing}")
-    return text
+    """TEXT, or standard input for `-` (`echo hi | convo send c -` sends "hi": the newline
+    ends the input, not the message); within the service's limits."""
+    body = read_body(deps.io.stdin, nothing=nothing) if text == "-" else text
+    return check_body(body, nothing=nothing)
 
 
 def run_send(opts: SendOptions, deps: Factory) -> None:
     text = read_text(opts.text, deps)
     me = deps.identity()
     client = deps.client()
-    conversation = resolve_conversation(client, opts.conversation)
-    message = client.send_message(conversation.sid, author=me, body=text)
+    # Refused locally, since the service stores a message from any author: a typo in
+    # --identity would otherwise post as nobody.
+    join = join_command(opts.conversation, me, deps.profile().identity_source,
+                        profile_flag=deps.profile_name)
+    sid = require_participant(client, opts.conversation, me, join=join)
+    message = client.send_message(sid, author=me, body=text)
     deps.output(as_json=opts.as_json).message(message, me=me)
 
 
@@ -222,7 +222,7 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
             metavar="TEXT", help="The message; '-' reads standard input.", show_default=False)],
         as_json: JsonOption = False,
     ) -> None:
-        """Send a message as your identity.
+        """Send a message as your identity, a participant of the conversation (up to 32 KB).
 
         $ convo send standup "Deploy is done"
 

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from convo_cli.engine.database import check_version, connect
+
 Row = dict[str, Any]
 
 # Each entry migrates the schema from version i to i + 1; a database is brought forward
@@ -96,14 +98,11 @@ _PARTICIPANT_CONVERSATION = """
 
 class Store:
     def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
-        if path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
-        # Autocommit mode: transactions are explicit (`write()`), so a reader never holds
-        # a lock longer than one statement.
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # In WAL mode, created with its directory when missing; read-only when it cannot be
+        # written; or UnusableDatabase, one line naming the path (engine/database.py).
+        self.path = path if path == ":memory:" else os.path.abspath(path)
+        self.db, self.read_only = connect(path, busy_timeout_ms)
         self.db.row_factory = _dict_row
-        self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        self.db.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL mode survives a killed process (only a power cut can lose the last
         # commits), at a fraction of FULL's cost per message.
         self.db.execute("PRAGMA synchronous = NORMAL")
@@ -114,7 +113,7 @@ class Store:
         self.db.close()
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()["user_version"]
+        version = check_version(self.db, self.path, len(MIGRATIONS), read_only=self.read_only)
         if version >= len(MIGRATIONS):
             return
         with self.write():

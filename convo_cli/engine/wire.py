@@ -124,6 +124,10 @@ class Engine:
             answer = _dump(self._error_body(error, path))
             return error.status, [*JSON_HEADERS, *error.headers], answer
         except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
+                # The file went read-only under a running engine (or is on a read-only mount).
+                error_ = EngineError(503, 20503, "Service Unavailable: the database is read-only")
+                return 503, JSON_HEADERS, _dump(self._error_body(error_, path))
             if "locked" not in str(error) and "busy" not in str(error):
                 log.exception("engine failure on %s %s", method, path)
                 error_ = EngineError(500, 20500, "Internal Server Error")
