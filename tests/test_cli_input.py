@@ -242,7 +242,7 @@ def test_a_mistyped_conversation_name_suggests_a_close_one(team):
     for typed in ("standpu", "Standup", "stand-up"):
         result = convo("messages", typed)
         assert (result.code, result.out) == (1, "")
-        assert result.err.endswith("; did you mean standup?\n"), result.err
+        assert "not found; did you mean standup? [Twilio error 20404]" in result.err, result.err
         assert result.err.startswith(f"convo: error: conversation '{typed}' not found")
     unrelated = convo("send", "zebra", "hi")
     assert unrelated.code == 1 and "did you mean" not in unrelated.err

@@ -150,8 +150,8 @@ def resolve_conversation(client: Client, key: str) -> Conversation:
         return client.fetch_conversation(key)
     except ApiError as error:
         if error.status == 404:
-            raise ConvoError(f"conversation {key!r} not found{error.detail()}"
-                             f"{_did_you_mean(client, key)}") from error
+            hint = _did_you_mean(client, key)
+            raise ConvoError(f"conversation {key!r} not found{hint}{error.detail()}") from error
         raise
 
 
