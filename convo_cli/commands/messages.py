@@ -30,6 +30,7 @@ class MessagesOptions(NamedTuple):
 
 
 def run_messages(opts: MessagesOptions, deps: Factory) -> None:
+    from convo_cli.api.follow import ConversationDeleted, follow
     from convo_cli.api.history import AnchorError, read_all_pages, read_window
 
     page_size = check_page_size(opts.page_size)
@@ -54,16 +55,25 @@ def run_messages(opts: MessagesOptions, deps: Factory) -> None:
                                   backwards=backwards)
         except AnchorError as error:
             raise UsageError(f"--anchor {error}") from None
-    if not opts.follow:
-        return output.messages(history, me=me)
-    # Until Ctrl-C (exit 130: Typer and main see to it) or the conversation is deleted.
-    from convo_cli.api.follow import ConversationDeleted, follow
-
-    if output.mode == "terminal":
+    if opts.follow and output.mode == "terminal":
         deps.io.info(f"Following {opts.conversation}; Ctrl-C to stop.")
+    # Read on a terminal, the messages are seen: my read horizon moves up to the newest one
+    # shown (never back). Piped and --json reads are a program's, and change nothing.
+    marking = me is not None and output.mode == "terminal"
+    if marking:
+        from convo_cli.api.inbox import ReadHorizon, Shown, read_as_shown
+
+        history = shown = Shown(history)
+    items = follow(client, conversation.sid, history) if opts.follow else history
+    if marking:
+        assert me is not None
+        # A horizon that cannot be moved leaves what was shown shown: a warning, once.
+        items = read_as_shown(items, shown, ReadHorizon(client, conversation.sid, me),
+                              on_error=lambda error: deps.io.info(
+                                  f"convo: warning: could not mark the messages read: {error}"))
     try:
-        output.message_stream(follow(client, conversation.sid, history), me=me)
-    except ConversationDeleted:
+        (output.message_stream if opts.follow else output.messages)(items, me=me)
+    except ConversationDeleted:  # only --follow raises it
         raise ConvoError(f"conversation {opts.conversation!r} was deleted") from None
 
 
@@ -119,6 +129,8 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
             "(with --json, one object a line).")] = False,
     ) -> None:
         """Show a conversation's messages, oldest first: the latest 30 by default.
+
+        On a terminal this marks them read (your read horizon); piped and --json reads do not.
 
         $ convo messages standup
 

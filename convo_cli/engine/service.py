@@ -254,13 +254,24 @@ class Service:
                 value = p.get(f"messaging_binding_{name}")
                 if value is not None:
                     changes[column] = None if value == "null" else _address(value, code, name)[0]
-            if p.get("last_read_message_index") is not None:
-                changes["last_read_message_index"] = _integer(p["last_read_message_index"],
-                                                              "LastReadMessageIndex")
-            if p.get("last_read_timestamp") is not None:
-                changes["last_read_timestamp"] = p["last_read_timestamp"]
+            changes.update(self._horizon_changes(p))
             self.store.update("participants", row["id"], changes)
         return self.participant(conversation, row["sid"])
+
+    def _horizon_changes(self, p: dict[str, Any]) -> Row:
+        """A read horizon set through the Participant or the User Conversation resource: one
+        column either way. `LastReadMessageIndex=` (empty) unsets it (the spec: nullable).
+        Moving it stamps `last_read_timestamp` with now unless the caller gave one."""
+        changes: Row = {}
+        if p.get("last_read_message_index") is not None:
+            value = p["last_read_message_index"]
+            index = None if value == "" else _integer(value, "LastReadMessageIndex")
+            changes["last_read_message_index"] = index
+            changes["last_read_timestamp"] = None if index is None else self.clock()
+        if p.get("last_read_timestamp") is not None:
+            changes["last_read_timestamp"] = _date(p["last_read_timestamp"] or None,
+                                                   "LastReadTimestamp")
+        return changes
 
     def remove_participant(self, conversation_key: str, key: str) -> None:
         with self.store.write():
@@ -350,7 +361,7 @@ class Service:
     def delete_message(self, conversation_key: str, sid: str) -> None:
         with self.store.write():
             conversation = self.conversation(conversation_key)
-            self.store.delete("messages", self.message(conversation, sid)["id"])
+            self.store.delete_message(conversation["id"], self.message(conversation, sid)["id"])
 
     def messages(self, conversation: Row, order: str, after: int | None, limit: int) -> list[Row]:
         return self.store.messages_page(conversation["id"], order, after, limit)
@@ -398,12 +409,53 @@ class Service:
     def users(self, after: int, limit: int) -> list[Row]:
         return self.store.users_page(after, limit)
 
+    # User conversations: a user's participation seen from the user, with its read horizon.
+    # `unread_messages_count` counts the messages whose index is above the horizon. Twilio
+    # answers null until a horizon has been set (its read status is "undefined" until then);
+    # this engine counts every message instead: a participant who has read nothing has
+    # everything unread, which is also what the SDK's setAllMessagesUnread() (a null horizon)
+    # means, and it lets `convo list` say "3" for a conversation never opened.
+
+    def user_conversations(self, user_key: str, after: str, limit: int) -> list[Row]:
+        user = self.user(user_key)
+        rows = self.store.user_conversations_page(user["identity"], after, limit)
+        return [self._with_unread(row) for row in rows]
+
     def user_conversation(self, user_key: str, conversation_key: str) -> Row:
         user = self.user(user_key)
         row = self.store.user_conversation(user["identity"], self.conversation(conversation_key)["id"])
         if row is None:
             raise not_found()
-        return row
+        return self._with_unread(row)
+
+    def _with_unread(self, row: Row) -> Row:
+        return {**row, "unread_messages_count": self.store.unread_count(row)}
+
+    def update_user_conversation(self, user_key: str, conversation_key: str, **p: Any) -> Row:
+        with self.store.write():
+            row = self.user_conversation(user_key, conversation_key)
+            changes = self._horizon_changes(p)
+            level = p.get("notification_level")
+            if level is not None:
+                if level not in ("default", "muted"):
+                    raise invalid("NotificationLevel", "must be default or muted")
+                changes["notification_level"] = level
+            if changes:
+                changes["date_updated"] = self.clock()
+                self.store.update("participants", self._participant_id(row), changes)
+        return self.user_conversation(user_key, row["conversation_sid"])
+
+    def delete_user_conversation(self, user_key: str, conversation_key: str) -> None:
+        """The user leaves the conversation: its participant goes."""
+        with self.store.write():
+            row = self.user_conversation(user_key, conversation_key)
+            self.store.delete("participants", self._participant_id(row))
+
+    def _participant_id(self, user_conversation: Row) -> int:
+        found = self.store.participant(user_conversation["conversation_id"], "sid",
+                                       user_conversation["participant_sid"])
+        assert found is not None
+        return found["id"]
 
 
 # Validation of untrusted input: every value below arrives straight from a request.
