@@ -73,7 +73,7 @@ def test_bob_writes_while_alice_is_away_then_she_reads_on_a_terminal(where):
     seen = run(where, "alice", "messages", room, tty=True)
     assert seen.code == 0 and "news 2" in seen.out and seen.err == ""
     assert unread(where, "alice")[room] == "0"
-    assert unread(where, "bob")[room] == "3"  # bob's own horizon is his own
+    assert unread(where, "bob")[room] == "0"  # his own messages left him up to date
     mine = where.client.fetch_user_conversation("alice", room)
     assert (mine.last_read_message_index, mine.unread_messages_count) == (2, 0)
 
@@ -101,7 +101,8 @@ def test_reading_where_i_am_not_a_participant_moves_nothing(where):
     room = unique("open")
     assert run(where, "bob", "create", "--unique-name", room).code == 0
     assert run(where, "bob", "join", room).code == 0
-    assert run(where, "bob", "send", room, "hello").code == 0
+    sent = run(where, "zed", "send", room, "hello")  # an author who is no participant
+    assert (sent.code, sent.err) == (0, "")
     seen = run(where, "carol", "messages", room, tty=True)
     assert (seen.code, seen.err) == (0, "") and "hello" in seen.out
     assert unread(where, "bob")[room] == "1"
@@ -185,4 +186,38 @@ def test_a_terminal_read_says_so_when_the_horizon_cannot_move(monkeypatch):
     seen = convo("messages", "stuck", tty=True)
     assert seen.code == 0 and "hello" in seen.out
     assert seen.err == ("convo: warning: could not mark the messages read: "
+                        "Service Unavailable [Twilio error 20503]\n")
+
+
+def test_your_own_message_leaves_you_up_to_date_only_if_you_were(where):
+    room = unique("talk")
+    assert run(where, "gina", "create", "--unique-name", room).code == 0
+    assert run(where, "gina", "join", room).code == 0
+    assert run(where, "hal", "join", room).code == 0
+    assert run(where, "gina", "send", room, "first").code == 0
+    assert unread(where, "gina")[room] == "0"  # nothing else there: read
+    assert unread(where, "hal")[room] == "1"
+    assert run(where, "hal", "send", room, "reply").code == 0
+    assert unread(where, "hal")[room] == "2"  # gina's first is still unread for hal
+    sent = run(where, "gina", "send", room, "without reading", "--json")
+    assert sent.code == 0 and sent.err == ""
+    assert unread(where, "gina")[room] == "2"  # hal's reply, unseen, stays unread
+    assert run(where, "gina", "messages", room, tty=True).code == 0
+    assert run(where, "gina", "send", room, "and now").code == 0
+    assert unread(where, "gina")[room] == "0"
+
+
+def test_a_send_whose_horizon_cannot_move_is_still_a_success(monkeypatch):
+    assert convo("create", "--unique-name", "solo").code == 0
+    assert convo("join", "solo").code == 0
+    from convo_cli.api.client import Client as RealClient
+    from convo_cli.api.errors import ApiError
+
+    def refuse(self, *args, **kwargs):
+        raise ApiError(503, 20503, "Service Unavailable")
+
+    monkeypatch.setattr(RealClient, "update_participant", refuse)
+    sent = convo("send", "solo", "hello")
+    assert sent.code == 0 and sent.rows()[0][2:] == ["alice", "hello"]
+    assert sent.err == ("convo: warning: sent, but could not mark it read: "
                         "Service Unavailable [Twilio error 20503]\n")

@@ -107,6 +107,15 @@ def run_send(opts: SendOptions, deps: Factory) -> None:
     conversation = resolve_conversation(client, opts.conversation)
     message = client.send_message(conversation.sid, author=me, body=text)
     deps.output(as_json=opts.as_json).message(message)
+    # Your own message leaves you up to date, if you were. The message is sent whatever
+    # happens here: a failure is a warning, never an exit code that invites a second send.
+    from convo_cli.api.errors import ApiError, TransportError
+    from convo_cli.api.inbox import read_own
+
+    try:
+        read_own(client, conversation.sid, me, message.index)
+    except (ApiError, TransportError) as error:
+        deps.io.info(f"convo: warning: sent, but could not mark it read: {error}")
 
 
 def register(app: typer.Typer, wanted: str | None = None) -> None:
