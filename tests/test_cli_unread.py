@@ -221,3 +221,37 @@ def test_a_send_whose_horizon_cannot_move_is_still_a_success(monkeypatch):
     assert sent.code == 0 and sent.rows()[0][2:] == ["alice", "hello"]
     assert sent.err == ("convo: warning: sent, but could not mark it read: "
                         "Service Unavailable [Twilio error 20503]\n")
+
+
+def test_follow_on_a_terminal_marks_each_message_read_as_it_arrives(where):
+    """The real command, on a (forced) terminal in a thread: a message bob sends while alice
+    follows is read by her as soon as it shows; the conversation deleted ends it."""
+    import threading
+    import time
+
+    room = unique("live")
+    sid = run(where, "alice", "create", "--unique-name", room).rows()[0][0]
+    assert run(where, "alice", "join", room).code == 0
+    where.client.send_message(sid, author="bob", body="before")
+    done: list = []
+    follower = threading.Thread(target=lambda: done.append(
+        run(where, "alice", "messages", room, "--follow", tty=True)))
+    follower.start()
+
+    def horizon_reaches(index: int) -> bool:
+        deadline = time.monotonic() + 60  # a bound against a hang, not a measure
+        while time.monotonic() < deadline:
+            if where.client.fetch_user_conversation("alice", sid).last_read_message_index \
+                    == index:
+                return True
+            time.sleep(0.05)
+        return False
+
+    assert horizon_reaches(0)
+    where.client.send_message(sid, author="bob", body="during")
+    assert horizon_reaches(1)
+    where.client.delete_conversation(sid)
+    follower.join(timeout=60)
+    (result,) = done
+    assert result.code == 1 and "before" in result.out and "during" in result.out
+    assert result.err.splitlines()[-1] == f"convo: error: conversation {room!r} was deleted"
