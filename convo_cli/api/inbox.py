@@ -162,13 +162,15 @@ class Shown:
     def __iter__(self) -> Iterator[Message]:
         ahead = iter(self.items)
         previous = next(ahead, None)
-        newest = None if previous is None else previous.index
+        if previous is None:
+            self.done = True
+            return
+        newest = previous.index
         for message in ahead:
-            yield previous  # type: ignore[misc]
-            previous, newest = message, max(newest or 0, message.index)
-        self.newest, self.done = newest, True
-        if previous is not None:
             yield previous
+            previous, newest = message, max(newest, message.index)
+        self.newest, self.done = newest, True
+        yield previous
 
 
 def read_as_shown(items: Iterable[Message], history: Shown, horizon: ReadHorizon, *,
