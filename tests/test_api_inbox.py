@@ -86,3 +86,24 @@ def test_the_horizon_only_moves_forward_and_asks_once(tmp_path):
     client.send_message(sid, author="bob", body="after")
     assert leaving.advance(5) is None  # removed meanwhile
     client.close()
+
+
+def test_a_conversation_deleted_while_the_inbox_is_read_is_left_out(tmp_path):
+    path = str(tmp_path / "d.db")
+    other = Client(InProcessTransport(path))
+    sids = []
+    for name in ("kept", "gone"):
+        sids.append(other.create_conversation(unique_name=name).sid)
+        other.add_participant(sids[-1], identity="alice")
+
+    class DeletingAfterTheList(Counted):
+        def send(self, request: Request) -> Response:
+            response = super().send(request)
+            if request.path.endswith("/Users/alice/Conversations"):
+                other.delete_conversation("gone")  # another client, between two requests
+            return response
+
+    client = Client(DeletingAfterTheList(path))
+    assert [e.unique_name for e in inbox(client, "alice")] == ["kept"]
+    client.close()
+    other.close()

@@ -11,14 +11,14 @@ counts"). An entry keeps None where the service gave none.
 later (created or renamed since). Twilio does not move a conversation's `date_updated` when a
 message arrives (its own demo app orders by `lastMessage.dateCreated || dateUpdated`), and the
 convo engine matches it, so the newest message is asked for: `Order=desc&PageSize=1`, one small
-request per conversation, besides one per 50 conversations for the list itself. The cost does
-not grow with the histories.
+request per conversation (several in flight at once over the network), besides one per 50
+conversations for the list itself. The cost does not grow with the histories.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError, TransportError
@@ -53,19 +53,39 @@ def inbox(client: Client, identity: str) -> list[InboxEntry]:
         if error.status == 404:  # no User with that identity yet: in no conversation
             return []
         raise
-    entries = []
-    for conversation in conversations:
-        try:
-            newest = next(client.message_pages(conversation.conversation_sid, order="desc",
-                                               page_size=1)).items
-        except ApiError as error:
-            if error.status == 404:  # deleted since the list was read
-                continue
-            raise
-        entries.append(_entry(conversation, newest[0] if newest else None))
+    newest = _newest_messages(client, [c.conversation_sid for c in conversations])
+    entries = [_entry(c, message) for c, message in zip(conversations, newest)
+               if message is not _GONE]
     entries.sort(key=lambda e: (e.last_activity or "", e.date_created or "", e.conversation_sid),
                  reverse=True)
     return entries
+
+
+_GONE: Any = object()  # a conversation deleted since the list was read
+NETWORK_WORKERS = 8  # requests in flight at once to a server (Twilio answers each in ~0.1 s)
+
+
+def _newest_messages(client: Client, sids: list[str]) -> list[Message | None]:
+    """The newest message of each conversation (None: it has none), in the order given.
+    Over the network a few at a time, so that 50 conversations cost a few round trips of
+    waiting rather than 50; in-process one after the other (each is a fraction of a ms,
+    and the engine's connection is not shared between threads)."""
+
+    def newest(sid: str) -> Message | None:
+        try:
+            items = next(client.message_pages(sid, order="desc", page_size=1)).items
+        except ApiError as error:
+            if error.status == 404:
+                return _GONE  # type: ignore[no-any-return]
+            raise
+        return items[0] if items else None
+
+    if len(sids) < 2 or client.transport.base_url.startswith("convo://"):
+        return [newest(sid) for sid in sids]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(NETWORK_WORKERS, len(sids))) as pool:
+        return list(pool.map(newest, sids))
 
 
 def _entry(c: UserConversation, newest: Message | None) -> InboxEntry:
