@@ -35,6 +35,7 @@ Names = dict[str, str | None]  # conversation SID -> unique name (or None), olde
 _ROOT = r"/v1(?:/Services/[^/]+)?"
 _CONVERSATION = re.compile(_ROOT + r"/Conversations(?:/([^/]+)(/Participants/[^/]+)?)?")
 _PARTICIPANT_CONVERSATIONS = re.compile(_ROOT + r"/ParticipantConversations")
+_USER_CONVERSATIONS = re.compile(_ROOT + r"/Users/[^/]+/Conversations")  # `list`'s inbox
 
 
 def cache_dir(env: Mapping[str, str]) -> Path:
@@ -139,6 +140,11 @@ class Recorder:
             if ok and request.method == "GET":
                 for item in response.json()["conversations"]:
                     self._seen(item["conversation_sid"], item.get("conversation_unique_name"))
+            return
+        if _USER_CONVERSATIONS.fullmatch(request.path):
+            if ok and request.method == "GET":
+                for item in response.json()["conversations"]:
+                    self._seen(item["conversation_sid"], item.get("unique_name"))
             return
         match = _CONVERSATION.fullmatch(request.path)
         if match is None:

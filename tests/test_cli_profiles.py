@@ -73,7 +73,7 @@ def test_login_to_twilio_then_list_sends_basic_auth_to_twilio(real_keyring, tmp_
     assert (listed.code, listed.out, listed.err) == (0, "", "")
     assert twilio.sent() == [
         ("GET", f"{TWILIO}/v1/Conversations?PageSize=1", basic(AC, TOKEN)),
-        ("GET", f"{TWILIO}/v1/ParticipantConversations?Identity=dan&PageSize=50",
+        ("GET", f"{TWILIO}/v1/Users/dan/Conversations?PageSize=50",
          basic(AC, TOKEN)),
     ]
     assert twilio.requests[1].headers["accept"] == "application/json"
@@ -96,7 +96,7 @@ def test_an_api_key_profile_with_a_service_authenticates_as_the_key(real_keyring
     sent = convo("--profile", "prod", "list", http_transport=twilio.transport)
     assert sent.code == 0
     assert twilio.sent() == [
-        ("GET", f"{TWILIO}/v1/Services/{IS}/ParticipantConversations?Identity=dan&PageSize=50",
+        ("GET", f"{TWILIO}/v1/Services/{IS}/Users/dan/Conversations?PageSize=50",
          basic(SK, KEY_SECRET))]
     no_leak(KEY_SECRET, tmp_path, logged, sent)
     convo("profiles", "remove", "prod")
@@ -278,7 +278,7 @@ def test_network_profiles_go_through_the_proxy_the_environment_names(monkeypatch
         Proxy.seen.clear()
         assert convo("list").code == 0
         assert Proxy.seen == [
-            f"GET {team}/v1/ParticipantConversations?Identity=carol&PageSize=50 HTTP/1.1"]
+            f"GET {team}/v1/Users/carol/Conversations?PageSize=50 HTTP/1.1"]
         # NO_PROXY wins: convo then goes direct, and says which URL it could not reach.
         monkeypatch.setenv("NO_PROXY", "convo-team.invalid")
         direct = convo("list")

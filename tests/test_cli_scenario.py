@@ -101,7 +101,7 @@ def test_scenario_on_a_terminal():
 
     listed = as_("bob", "list", tty=True, width=120)
     header = listed.lines()[0].split()
-    assert header == ["SID", "Unique", "name", "Friendly", "name", "State", "Created"]
+    assert header == ["SID", "Unique", "name", "Friendly", "name", "State", "Created", "Unread"]
     assert "standup" in listed.out and "Daily standup" in listed.out
     carol = as_("carol", "list", tty=True)
     assert (carol.code, carol.out, carol.err) == (0, "", "No conversations.\n")

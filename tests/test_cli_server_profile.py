@@ -72,7 +72,7 @@ def test_debug_shows_the_requests_with_the_credentials_redacted(team):
     shown = convo("--debug", "--profile", "team", "list")
     assert shown.code == 0
     lines = shown.err.splitlines()
-    assert f"> GET {team.url}/v1/ParticipantConversations?Identity=alice&PageSize=50" in lines
+    assert f"> GET {team.url}/v1/Users/alice/Conversations?PageSize=50" in lines
     assert "> authorization: Basic [redacted]" in lines
     assert any(line.startswith("< 200 OK") for line in lines)
     assert team.auth_token not in shown.err and team.auth_token not in shown.out

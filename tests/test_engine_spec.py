@@ -78,6 +78,20 @@ CASES: list[tuple[str, str, Path, dict[str, str], dict[str, str] | None, int]] =
      lambda s: "/v1/ParticipantConversations", {"Address": "whatsapp:+15551234568"}, None, 200),
     ("fetch-user-sid", "FetchUser", lambda s: f"/v1/Users/{s.user}", {}, None, 200),
     ("fetch-user-identity", "FetchUser", lambda s: "/v1/Users/alice", {}, None, 200),
+    ("list-user-conversations", "ListUserConversation",
+     lambda s: f"/v1/Users/{s.user}/Conversations", {}, None, 200),
+    ("fetch-user-conversation", "FetchUserConversation",
+     lambda s: f"/v1/Users/alice/Conversations/{s.ch}", {}, None, 200),
+    ("fetch-user-conversation-unique-name", "FetchUserConversation",
+     lambda s: f"/v1/Users/{s.user}/Conversations/standup", {}, None, 200),
+    ("update-user-conversation", "UpdateUserConversation",
+     lambda s: f"/v1/Users/alice/Conversations/{s.ch}", {},
+     {"NotificationLevel": "muted", "LastReadTimestamp": "2015-07-30T20:00:00Z",
+      "LastReadMessageIndex": "1"}, 200),
+    ("update-user-conversation-unset-horizon", "UpdateUserConversation",
+     lambda s: f"/v1/Users/alice/Conversations/{s.ch}", {}, {"LastReadMessageIndex": ""}, 200),
+    ("delete-user-conversation", "DeleteUserConversation",
+     lambda s: f"/v1/Users/alice/Conversations/{s.ch}", {}, None, 204),
 ]
 
 
@@ -104,7 +118,8 @@ def test_response_matches_spec_schema(client, scene, case):
                 assert isinstance(value, str) and isinstance(json.loads(value), dict), (name, value)
         if "url" in item:  # the resource's url answers with the same resource
             again = client.follow(item["url"])
-            assert again.status == 200 and again.body["sid"] == item["sid"]
+            key = "sid" if "sid" in item else "conversation_sid"  # a user conversation has none
+            assert again.status == 200 and again.body[key] == item[key]
 
 
 def test_a_single_resource_url_and_links_name_it(client, scene):

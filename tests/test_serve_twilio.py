@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import pytest
@@ -58,6 +59,9 @@ def test_the_twilio_library_runs_a_whole_scenario(served):
     before = served.log().count("PageToken=")
     listed = messages.list(page_size=50)
     assert [m.index for m in listed] == list(range(120))
+    deadline = time.monotonic() + 30  # the server logs a request just after answering it
+    while served.log().count("PageToken=") - before < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert served.log().count("PageToken=") - before == 2  # pages 2 and 3, by next_page_url
     assert [m.index for m in messages.list(order="desc", limit=5)] == [119, 118, 117, 116, 115]
     page = messages.page(page_size=100)
@@ -104,3 +108,37 @@ def test_errors_surface_as_twilio_exceptions_with_status_and_code(served):
         v1.conversations("nope").messages.list()
     intruder = twilio(served, token="wrong").conversations.v1
     assert rest_error(lambda: intruder.conversations(sid).fetch()) == (401, 20003)
+
+
+def test_the_twilio_library_reads_and_moves_a_read_horizon(served):
+    """The User Conversations resource, as an app's back end uses it: unread counts, the
+    horizon moved and unset, a notification level, a user leaving."""
+    from datetime import timezone
+
+    v1 = twilio(served).conversations.v1
+    room = v1.conversations.create(unique_name="horizon")
+    for identity in ("ann", "ben"):
+        v1.conversations(room.sid).participants.create(identity=identity)
+    sent = [v1.conversations(room.sid).messages.create(author="ben", body=f"m{n}")
+            for n in range(4)]
+
+    ann = v1.users("ann").user_conversations
+    (listed,) = ann.list()
+    assert (listed.conversation_sid, listed.unread_messages_count,
+            listed.last_read_message_index) == (room.sid, 4, None)
+    moved = ann(room.sid).update(last_read_message_index=1,
+                                   last_read_timestamp=datetime(2026, 1, 2, tzinfo=timezone.utc),
+                                   notification_level="muted")
+    assert (moved.last_read_message_index, moved.unread_messages_count,
+            moved.notification_level) == (1, 2, "muted")
+    v1.conversations(room.sid).messages(sent[3].sid).delete()
+    assert ann("horizon").fetch().unread_messages_count == 1
+    participant = v1.conversations(room.sid).participants("ann").fetch()
+    assert participant.last_read_message_index == 1
+    v1.conversations(room.sid).participants(participant.sid).update(last_read_message_index=2)
+    assert ann(room.sid).fetch().unread_messages_count == 0
+
+    assert ann(room.sid).delete() is True
+    assert ann.list() == []
+    assert rest_error(lambda: ann(room.sid).fetch()) == (404, 20404)
+    assert [c.conversation_sid for c in v1.users("ben").user_conversations.list()] == [room.sid]

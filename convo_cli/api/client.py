@@ -196,6 +196,22 @@ class Client:
         path = self.path("Users", user, "Conversations", conversation_sid)
         return UserConversation.from_json(self.call("GET", path))
 
+    def update_user_conversation(self, user: str, conversation_sid: str, *,
+                                 notification_level: str | None = None,
+                                 last_read_timestamp: str | None = None,
+                                 last_read_message_index: int | None = None,
+                                 unset_last_read: bool = False) -> UserConversation:
+        """`unset_last_read` sends `LastReadMessageIndex=` (empty): the horizon becomes null,
+        everything unread (the SDK's setAllMessagesUnread)."""
+        index = "" if unset_last_read else _opt(last_read_message_index)
+        fields = form(NotificationLevel=notification_level, LastReadTimestamp=last_read_timestamp,
+                      LastReadMessageIndex=index)
+        path = self.path("Users", user, "Conversations", conversation_sid)
+        return UserConversation.from_json(self.call("POST", path, body=fields))
+
+    def delete_user_conversation(self, user: str, conversation_sid: str) -> None:
+        self.call("DELETE", self.path("Users", user, "Conversations", conversation_sid))
+
 
 def _opt(number: int | None) -> str | None:
     return None if number is None else str(number)

@@ -57,10 +57,25 @@ class ListOptions(NamedTuple):
 
 
 def run_list(opts: ListOptions, deps: Factory) -> None:
-    """Only the conversations my identity takes part in: conversations are private."""
+    """Only the conversations my identity takes part in: conversations are private. A table
+    or tab-separated lines: most recent activity first, with my unread count. `--json`: the
+    ParticipantConversation records, as the service lists them (DESIGN.md)."""
     me = deps.identity()
+    if opts.as_json:
+        return _list_records(opts, deps, me)
+    from convo_cli.api.inbox import inbox
+
+    # Ordering by activity needs every conversation in hand, so all are read either way.
+    entries = inbox(deps.client(), me)
+    deps.output().inbox(entries if opts.all else entries[:LIST_PAGE_SIZE])
+    if not opts.all and len(entries) > LIST_PAGE_SIZE:
+        deps.io.info(f"Showing the {LIST_PAGE_SIZE} most recently active of {len(entries)}; "
+                     "add --all for every conversation.")
+
+
+def _list_records(opts: ListOptions, deps: Factory, me: str) -> None:
     client = deps.client()
-    output = deps.output(as_json=opts.as_json)
+    output = deps.output(as_json=True)
     if opts.all:
         output.conversations(client.list_participant_conversations(
             identity=me, page_size=LIST_PAGE_SIZE))
@@ -205,11 +220,14 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
     @command(app, "list", wanted)
     def list_(
         ctx: typer.Context,
-        all_: Annotated[bool, typer.Option("--all", help="Every page, not just the first 50.")]
+        all_: Annotated[bool, typer.Option(
+            "--all", help="Every conversation, not just the 50 most recently active.")]
         = False,
         as_json: JsonOption = False,
     ) -> None:
-        """List the conversations you take part in.
+        """List your conversations, most recent activity first, with your unread counts.
+
+        Unread counts messages past your read horizon; reading on a terminal moves it.
 
         $ convo list
 

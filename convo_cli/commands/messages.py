@@ -35,6 +35,7 @@ class MessagesOptions(NamedTuple):
 
 
 def run_messages(opts: MessagesOptions, deps: Factory) -> None:
+    from convo_cli.api.follow import ConversationDeleted, follow
     from convo_cli.api.history import AnchorError, read_all_pages, read_window
 
     page_size = check_page_size(opts.page_size)
@@ -59,16 +60,26 @@ def run_messages(opts: MessagesOptions, deps: Factory) -> None:
                                   backwards=backwards)
         except AnchorError as error:
             raise UsageError(f"--anchor {error}") from None
-    if not opts.follow:
-        return output.messages(history, me=me, long=opts.long)
-    # Until Ctrl-C (exit 130: Typer and main see to it) or the conversation is deleted.
-    from convo_cli.api.follow import ConversationDeleted, follow
-
-    if output.mode == "terminal":
+    if opts.follow and output.mode == "terminal":
         deps.io.info(f"Following {opts.conversation}; Ctrl-C to stop.")
+    # Read on a terminal, the messages are seen: my read horizon moves up to the newest one
+    # shown (never back). Piped and --json reads are a program's, and change nothing.
+    marking = me is not None and output.mode == "terminal"
+    if marking:
+        from convo_cli.api.inbox import ReadHorizon, Shown, read_as_shown
+
+        history = shown = Shown(history)
+    items = follow(client, conversation.sid, history) if opts.follow else history
+    if marking:
+        assert me is not None
+        # A horizon that cannot be moved leaves what was shown shown: a warning, once.
+        items = read_as_shown(items, shown, ReadHorizon(client, conversation.sid, me),
+                              on_error=lambda error: deps.io.info(
+                                  f"convo: warning: could not mark the messages read: {error}"))
     try:
-        output.message_stream(follow(client, conversation.sid, history), me=me, long=opts.long)
-    except ConversationDeleted:
+        (output.message_stream if opts.follow else output.messages)(items, me=me,
+                                                                     long=opts.long)
+    except ConversationDeleted:  # only --follow raises it
         raise ConvoError(f"conversation {opts.conversation!r} was deleted") from None
 
 
@@ -106,6 +117,15 @@ def run_send(opts: SendOptions, deps: Factory) -> None:
     sid = require_participant(client, opts.conversation, me, join=join)
     message = client.send_message(sid, author=me, body=text)
     deps.output(as_json=opts.as_json).message(message, me=me)
+    # Your own message leaves you up to date, if you were. The message is sent whatever
+    # happens here: a failure is a warning, never an exit code that invites a second send.
+    from convo_cli.api.errors import ApiError, TransportError
+    from convo_cli.api.inbox import read_own
+
+    try:
+        read_own(client, sid, me, message.index)
+    except (ApiError, TransportError) as error:
+        deps.io.info(f"convo: warning: sent, but could not mark it read: {error}")
 
 
 class EditMessageOptions(NamedTuple):
@@ -200,6 +220,8 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
             "--long", "-l", help="Show each message's index (for --anchor) and time.")] = False,
     ) -> None:
         """Show a conversation's messages, oldest first: the latest 30 by default.
+
+        On a terminal this marks them read (your read horizon); piped and --json reads do not.
 
         $ convo messages standup
 

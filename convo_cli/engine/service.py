@@ -260,14 +260,7 @@ class Service:
                     raise EngineError(409, 50433, "Participant already exists")
                 self._ensure_user(changes["identity"], self.clock())
             changes.update(self._binding_changes(row, p))
-            # Empty means null (the spec marks both nullable; twilio's Node library sends
-            # `LastReadMessageIndex=` for null): no read horizon.
-            if p.get("last_read_message_index") is not None:
-                index = p["last_read_message_index"]
-                changes["last_read_message_index"] = (
-                    _integer(index, "LastReadMessageIndex") if index != "" else None)
-            if p.get("last_read_timestamp") is not None:
-                changes["last_read_timestamp"] = p["last_read_timestamp"] or None
+            changes.update(self._horizon_changes(p))
             self.store.update("participants", row["id"], changes)
         return self.participant(conversation, row["sid"])
 
@@ -291,6 +284,21 @@ class Service:
                                                               "projected address")
             if row["address"] is None:  # a chat participant: the projected address is its binding
                 changes["binding_type"] = kind
+        return changes
+
+    def _horizon_changes(self, p: dict[str, Any]) -> Row:
+        """A read horizon set through the Participant or the User Conversation resource: one
+        column either way. `LastReadMessageIndex=` (empty) unsets it (the spec: nullable).
+        Moving it stamps `last_read_timestamp` with now unless the caller gave one."""
+        changes: Row = {}
+        if p.get("last_read_message_index") is not None:
+            value = p["last_read_message_index"]
+            index = None if value == "" else _integer(value, "LastReadMessageIndex")
+            changes["last_read_message_index"] = index
+            changes["last_read_timestamp"] = None if index is None else self.clock()
+        if p.get("last_read_timestamp") is not None:
+            changes["last_read_timestamp"] = _date(p["last_read_timestamp"] or None,
+                                                   "LastReadTimestamp")
         return changes
 
     def remove_participant(self, conversation_key: str, key: str) -> None:
@@ -381,7 +389,7 @@ class Service:
     def delete_message(self, conversation_key: str, sid: str) -> None:
         with self.store.write():
             conversation = self.conversation(conversation_key)
-            self.store.delete("messages", self.message(conversation, sid)["id"])
+            self.store.delete_message(conversation["id"], self.message(conversation, sid)["id"])
 
     def messages(self, conversation: Row, order: str, after: int | None, limit: int) -> list[Row]:
         return self.store.messages_page(conversation["id"], order, after, limit)
@@ -429,12 +437,53 @@ class Service:
     def users(self, after: int, limit: int) -> list[Row]:
         return self.store.users_page(after, limit)
 
+    # User conversations: a user's participation seen from the user, with its read horizon.
+    # `unread_messages_count` counts the messages whose index is above the horizon. Twilio
+    # answers null until a horizon has been set (its read status is "undefined" until then);
+    # this engine counts every message instead: a participant who has read nothing has
+    # everything unread, which is also what the SDK's setAllMessagesUnread() (a null horizon)
+    # means, and it lets `convo list` say "3" for a conversation never opened.
+
+    def user_conversations(self, user_key: str, after: str, limit: int) -> list[Row]:
+        user = self.user(user_key)
+        rows = self.store.user_conversations_page(user["identity"], after, limit)
+        return [self._with_unread(row) for row in rows]
+
     def user_conversation(self, user_key: str, conversation_key: str) -> Row:
         user = self.user(user_key)
         row = self.store.user_conversation(user["identity"], self.conversation(conversation_key)["id"])
         if row is None:
             raise not_found()
-        return row
+        return self._with_unread(row)
+
+    def _with_unread(self, row: Row) -> Row:
+        return {**row, "unread_messages_count": self.store.unread_count(row)}
+
+    def update_user_conversation(self, user_key: str, conversation_key: str, **p: Any) -> Row:
+        with self.store.write():
+            row = self.user_conversation(user_key, conversation_key)
+            changes = self._horizon_changes(p)
+            level = p.get("notification_level")
+            if level is not None:
+                if level not in ("default", "muted"):
+                    raise invalid("NotificationLevel", "must be default or muted")
+                changes["notification_level"] = level
+            if changes:
+                changes["date_updated"] = self.clock()
+                self.store.update("participants", self._participant_id(row), changes)
+        return self.user_conversation(user_key, row["conversation_sid"])
+
+    def delete_user_conversation(self, user_key: str, conversation_key: str) -> None:
+        """The user leaves the conversation: its participant goes."""
+        with self.store.write():
+            row = self.user_conversation(user_key, conversation_key)
+            self.store.delete("participants", self._participant_id(row))
+
+    def _participant_id(self, user_conversation: Row) -> int:
+        found = self.store.participant(user_conversation["conversation_id"], "sid",
+                                       user_conversation["participant_sid"])
+        assert found is not None
+        return found["id"]
 
 
 # Validation of untrusted input: every value below arrives straight from a request.

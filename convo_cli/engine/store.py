@@ -83,12 +83,22 @@ MIGRATIONS = [
         UNIQUE (conversation_id, idx)
     );
     """,
+    # Read horizons: a message counter per conversation, so that a participant who has read
+    # nothing is counted without a scan; and a user's notification level per conversation.
+    """
+    ALTER TABLE conversations ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE conversations SET message_count =
+        (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id);
+    ALTER TABLE participants ADD COLUMN notification_level TEXT NOT NULL DEFAULT 'default';
+    """,
 ]
 
 _PARTICIPANT_CONVERSATION = """
     SELECT p.sid AS participant_sid, p.identity, p.address, p.proxy_address,
-           p.projected_address, p.binding_type, p.last_read_message_index, u.sid AS user_sid,
-           c.sid AS conversation_sid, c.unique_name, c.friendly_name, c.attributes, c.state,
+           p.projected_address, p.binding_type, p.last_read_message_index,
+           p.notification_level, u.sid AS user_sid, c.id AS conversation_id,
+           c.message_count, c.next_index, c.sid AS conversation_sid, c.unique_name,
+           c.friendly_name, c.attributes, c.state,
            c.timers, c.created_by, c.date_created, c.date_updated
     FROM participants p
     JOIN conversations c ON c.id = p.conversation_id
@@ -176,8 +186,8 @@ class Store:
 
     def take_message_index(self, conversation_id: int) -> int:
         row = self.one(
-            "UPDATE conversations SET next_index = next_index + 1 WHERE id = ? "
-            "RETURNING next_index - 1 AS idx",
+            "UPDATE conversations SET next_index = next_index + 1, "
+            "message_count = message_count + 1 WHERE id = ? RETURNING next_index - 1 AS idx",
             conversation_id,
         )
         assert row is not None
@@ -223,12 +233,36 @@ class Store:
             identity, conversation_id,
         )
 
+    def unread_count(self, row: Row) -> int:
+        """Messages after the read horizon of a user-conversation row (with its conversation's
+        `message_count` and `next_index`). Indexes have gaps after deletions, so this counts
+        rows, never subtracts indexes; it counts the shorter side of the horizon on the
+        (conversation_id, idx) index, so the cost is at most half a conversation's history
+        and nothing when the horizon is at the end or unset."""
+        horizon, total = row["last_read_message_index"], row["message_count"]
+        if horizon is None:
+            return total
+        if horizon >= row["next_index"] // 2:
+            sql, minus = "SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? " \
+                         "AND idx > ?", False
+        else:
+            sql, minus = "SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? " \
+                         "AND idx <= ?", True
+        found = self.one(sql, row["conversation_id"], horizon)
+        assert found is not None
+        return total - found["n"] if minus else found["n"]
+
     # Messages
 
     def message(self, conversation_id: int, sid: str) -> Row | None:
         return self.one(
             "SELECT * FROM messages WHERE conversation_id = ? AND sid = ?", conversation_id, sid
         )
+
+    def delete_message(self, conversation_id: int, row_id: int) -> None:
+        self.delete("messages", row_id)
+        self.db.execute("UPDATE conversations SET message_count = message_count - 1 WHERE id = ?",
+                        (conversation_id,))
 
     def messages_page(self, conversation_id: int, order: str, after: int | None,
                       limit: int) -> list[Row]:

@@ -66,6 +66,9 @@ PARAMETERS: dict[tuple[str, str], set[str]] = {
     ("user", "DELETE"): set(),
     ("user_conversations", "GET"): PAGING,
     ("user_conversation", "GET"): set(),
+    ("user_conversation", "POST"): {"NotificationLevel", "LastReadTimestamp",
+                                    "LastReadMessageIndex"},
+    ("user_conversation", "DELETE"): set(),
 }
 ROUTES = {
     ("Conversations",): "conversations",
@@ -281,13 +284,19 @@ class Engine:
         return self._page(
             p, ("Users", user["sid"], "Conversations"), "conversations", "user_conversations",
             user["sid"], 50, [],
-            lambda after, n: self.service.store.user_conversations_page(
-                user["identity"], after or "", n),
+            lambda after, n: self.service.user_conversations(user["sid"], after or "", n),
             self.views.user_conversation, lambda row: row["conversation_sid"],
         )
 
     def _user_conversation(self, method: str, ids: list[str], p: dict[str, str]):
-        return 200, self.views.user_conversation(self.service.user_conversation(ids[0], ids[1]))
+        if method == "DELETE":
+            self.service.delete_user_conversation(ids[0], ids[1])
+            return 204, None
+        if method == "POST":
+            row = self.service.update_user_conversation(ids[0], ids[1], **_kw(p))
+        else:
+            row = self.service.user_conversation(ids[0], ids[1])
+        return 200, self.views.user_conversation(row)
 
     def _page(self, p: dict[str, str], segments: tuple[str, ...], key: str, kind: str, owner: str,
               max_size: int, filters: list[tuple[str, str]],

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from convo_cli.api.models import Conversation, Message, Participant, ParticipantConversation
 from convo_cli.api.paging import Page, iterate_items
 from convo_cli.render.columns import Column
 from convo_cli.render.streams import IOStreams
 from convo_cli.render.text import tsv_line
+
+if TYPE_CHECKING:
+    from convo_cli.api.inbox import InboxEntry
 
 MEDIA = "[media]"  # a message with media and no body
 # The tables' columns, most important first: as the terminal narrows, names are shortened
@@ -125,6 +128,21 @@ class Output:
                  c.conversation_state, self.terminal.day(c.conversation_date_created))
                 for c in items]
         self.terminal.table(CONVERSATION_COLUMNS, rows, empty="No conversations.")
+
+    def inbox(self, items: Iterable[InboxEntry]) -> None:
+        """`convo list`: the conversation columns, then the unread count (last, so that piped
+        columns keep their place; empty where the service has no count)."""
+        if self.mode == "json":
+            raise ValueError("an inbox has no JSON form of its own: print the records instead")
+        if self.mode == "tsv":
+            for e in items:
+                self._write(tsv_line(e.conversation_sid, e.unique_name, e.friendly_name, e.state,
+                                     e.date_created, e.unread_messages_count))
+            return
+        rows = [(e.conversation_sid, e.unique_name, e.friendly_name, e.state,
+                 self.terminal.day(e.date_created), e.unread_messages_count) for e in items]
+        self.terminal.table((*CONVERSATION_COLUMNS, Column("Unread", priority=9)), rows,
+                            empty="No conversations.")
 
     def messages(self, items: Iterable[Message], *, me: str | None = None,
                  long: bool = False) -> None:

@@ -37,8 +37,9 @@ def populate(db_path: str, messages: int) -> None:
                 "attributes": "{}", "date_created": "2026-11-23T10:00:00Z",
                 "date_updated": "2026-11-23T10:00:00Z",
             })
-        engine.store.db.execute("UPDATE conversations SET next_index = ? WHERE id = ?",
-                                (messages, conversation["id"]))
+        engine.store.db.execute(
+            "UPDATE conversations SET next_index = ?, message_count = ? WHERE id = ?",
+            (messages, messages, conversation["id"]))
     engine.close()
 
 
