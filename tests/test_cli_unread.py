@@ -101,7 +101,8 @@ def test_reading_where_i_am_not_a_participant_moves_nothing(where):
     room = unique("open")
     assert run(where, "bob", "create", "--unique-name", room).code == 0
     assert run(where, "bob", "join", room).code == 0
-    sent = run(where, "zed", "send", room, "hello")  # an author who is no participant
+    assert run(where, "erin", "join", room).code == 0
+    sent = run(where, "erin", "send", room, "hello")
     assert (sent.code, sent.err) == (0, "")
     seen = run(where, "carol", "messages", room, tty=True)
     assert (seen.code, seen.err) == (0, "") and "hello" in seen.out

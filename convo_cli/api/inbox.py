@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError, TransportError
-from convo_cli.api.models import Message, UserConversation
+from convo_cli.api.models import Message, Participant, UserConversation
 
 USER_CONVERSATIONS_PAGE = 50  # the most the User Conversations list returns per page
 
@@ -148,24 +148,17 @@ def mark_read(client: Client, conversation_sid: str, identity: str, index: int) 
     return ReadHorizon(client, conversation_sid, identity).advance(index)
 
 
-def read_own(client: Client, conversation_sid: str, identity: str, index: int) -> int | None:
-    """After `identity` wrote message `index`: when it is the only message past their
-    horizon, move the horizon onto it, so that your own message does not make a conversation
-    unread, and nothing you have not seen is marked read (Twilio's demo app moves the horizon
-    to each message it sends; a command line has not necessarily shown what came before).
-    Two requests at most; the horizon after, or None when it was left alone."""
-    try:
-        mine = client.fetch_user_conversation(identity, conversation_sid)
-    except ApiError as error:
-        if error.status == 404:  # an author who is not a participant has no horizon
-            return None
-        raise
-    horizon = mine.last_read_message_index
-    if mine.unread_messages_count != 1 or mine.participant_sid is None or (
-            horizon is not None and horizon >= index):
+def read_own(client: Client, me: Participant, index: int) -> int | None:
+    """After participant `me` (as fetched just before sending) wrote message `index`: when
+    nothing else was unread, move the horizon onto it, so that your own message does not make
+    a conversation unread, and nothing you have not seen is marked read (Twilio's demo app
+    moves the horizon to each message it sends; a command line has not necessarily shown
+    what came before). One request at most; the horizon after, or None when left alone."""
+    horizon = me.raw.get("last_read_message_index")
+    up_to_date = index == 0 if horizon is None else horizon == index - 1
+    if not up_to_date or me.conversation_sid is None:
         return None
-    client.update_participant(conversation_sid, mine.participant_sid,
-                              last_read_message_index=index)
+    client.update_participant(me.conversation_sid, me.sid, last_read_message_index=index)
     return index
 
 

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError
-from convo_cli.api.models import Conversation
+from convo_cli.api.models import Conversation, Participant
 from convo_cli.errors import ConvoError, UsageError
 from convo_cli.limits import (ATTRIBUTES_DEPTH_LIMIT, ATTRIBUTES_LIMIT, BODY_LIMIT,
                               CONVERSATION_ATTRIBUTES_LIMIT, NAME_LIMIT, json_depth)
@@ -173,15 +173,15 @@ def _did_you_mean(client: Client, key: str) -> str:
     return f"; did you mean {terminal_safe(match)}?"
 
 
-def require_participant(client: Client, key: str, identity: str, *, join: str) -> str:
-    """The SID of conversation `key`, once `identity` is known to take part in it: one fetch
-    of the participant (for a CH SID, no fetch of the conversation unless that one fails,
+def require_participant(client: Client, key: str, identity: str, *,
+                        join: str) -> Participant:
+    """`identity`'s participant in conversation `key` (its `conversation_sid` is the SID):
+    one fetch of the participant (for a CH SID, no fetch of the conversation unless that one fails,
     to tell a missing conversation from a missing participant). `join` is the command that
     would make `identity` a participant, for the hint."""
     sid = key if CONVERSATION_SID.fullmatch(key) else resolve_conversation(client, key).sid
     try:
-        client.fetch_participant(sid, identity)
-        return sid
+        return client.fetch_participant(sid, identity)._replace(conversation_sid=sid)
     except ApiError as error:
         if error.status != 404:
             raise

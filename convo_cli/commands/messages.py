@@ -114,8 +114,8 @@ def run_send(opts: SendOptions, deps: Factory) -> None:
     # --identity would otherwise post as nobody.
     join = join_command(opts.conversation, me, deps.profile().identity_source,
                         profile_flag=deps.profile_name)
-    sid = require_participant(client, opts.conversation, me, join=join)
-    message = client.send_message(sid, author=me, body=text)
+    participant = require_participant(client, opts.conversation, me, join=join)
+    message = client.send_message(participant.conversation_sid, author=me, body=text)
     deps.output(as_json=opts.as_json).message(message, me=me)
     # Your own message leaves you up to date, if you were. The message is sent whatever
     # happens here: a failure is a warning, never an exit code that invites a second send.
@@ -123,7 +123,7 @@ def run_send(opts: SendOptions, deps: Factory) -> None:
     from convo_cli.api.inbox import read_own
 
     try:
-        read_own(client, sid, me, message.index)
+        read_own(client, participant, message.index)
     except (ApiError, TransportError) as error:
         deps.io.info(f"convo: warning: sent, but could not mark it read: {error}")
 

@@ -141,7 +141,7 @@ class Output:
             return
         rows = [(e.conversation_sid, e.unique_name, e.friendly_name, e.state,
                  self.terminal.day(e.date_created), e.unread_messages_count) for e in items]
-        self.terminal.table((*CONVERSATION_COLUMNS, Column("Unread", priority=9)), rows,
+        self.terminal.table((*CONVERSATION_COLUMNS, Column("Unread", priority=7)), rows,
                             empty="No conversations.")
 
     def messages(self, items: Iterable[Message], *, me: str | None = None,
