@@ -167,7 +167,9 @@ class Output:
             for key, value in shown:
                 self._write(tsv_line(key, value))
             return
-        self.terminal.record(shown)
+        # On a terminal: labels as words, and times in local time to the minute.
+        self.terminal.record([(_label(key), self.terminal.when(value) if key.startswith("date_")
+                               else value) for key, value in shown])
 
     def records(self, headers: list[str], records: list[dict[str, Any]], *, empty: str) -> None:
         """Several records, the columns named by `headers` (keys of each record)."""
@@ -226,6 +228,15 @@ class Output:
             self._write(",\n" + json.dumps(raw))
             self.io.stdout.flush()
         self._write("\n]\n")
+
+
+_ACRONYMS = {"sid": "SID", "url": "URL", "json": "JSON"}
+
+
+def _label(key: str) -> str:
+    """`date_created` -> `Date created`, `account_sid` -> `Account SID`."""
+    words = [_ACRONYMS.get(word, word) for word in key.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
 
 
 def _plain(value: Any) -> str | None:
