@@ -23,6 +23,7 @@ COMMANDS = {
     "join": "members", "leave": "members", "add": "members", "add-sms": "members",
     "participants": "members",
     "messages": "messages", "send": "messages",
+    "chat": "chat",
     "login": "profiles", "logout": "profiles", "profiles": "profiles", "whoami": "profiles",
     "completion": "completion",
     "serve": "serve",
