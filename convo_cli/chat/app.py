@@ -15,9 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
+from rich.text import Text
 from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.keys import Keys
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, OptionList, Static
 
@@ -36,7 +38,7 @@ from convo_cli.render.text import terminal_safe
 
 # Alt-Enter is ESC then CR, which Textual reads as a plain Enter: read it as Ctrl-J, the
 # newline key, instead (terminals with the kitty keyboard protocol report it themselves).
-ANSI_SEQUENCES_KEYS.setdefault("\x1b\r", "\n")
+ANSI_SEQUENCES_KEYS.setdefault("\x1b\r", (Keys.ControlJ,))
 
 PAGE = 30  # the Conversations SDK's getMessages default, as `convo messages`
 INBOX_EVERY = 10.0  # seconds between refreshes of the side list while nothing happens
@@ -100,7 +102,8 @@ class ChatApp(App[None]):
         self._api.shutdown(wait=False, cancel_futures=True)
 
     def _set_title(self, text: str) -> None:
-        self.query_one("#title", Static).update(terminal_safe(text))
+        # Text, not a string: Static reads a string as markup, and names are untrusted.
+        self.query_one("#title", Static).update(Text(terminal_safe(text)))
 
     def _conversation_title(self, conversation: Conversation) -> str:
         name = conversation.friendly_name or conversation.unique_name or conversation.sid
@@ -259,7 +262,7 @@ class ChatApp(App[None]):
         if self.watch is not None:
             self.conversation = self.watch.conversation
             self._set_title(self._conversation_title(self.watch.conversation))
-        if log.is_vertical_scroll_end or log.max_scroll_y == 0:
+        if log.at_end:  # what arrived is on screen: seen
             await self._mark_seen()
         self.refresh_inbox()
 
@@ -279,7 +282,8 @@ class ChatApp(App[None]):
         except (ApiError, TransportError):
             return  # the conversation's own poll reports the service's trouble
         current = self.conversation.sid if self.conversation else None
-        self.query_one("#inbox", ConversationList).show(self.entries, current)
+        for side in self.query(ConversationList):  # none once the app is closing
+            side.show(self.entries, current)
 
     # Writing
 

@@ -41,7 +41,7 @@ def clock(iso: str | None, now: float) -> str:
 
 
 def message_renderable(message: Message, me: str | None, *, deleted: bool = False,
-                       now: float | None = None) -> RenderableType:
+                       edited: bool = False, now: float | None = None) -> RenderableType:
     """Time, author, body; a body's later lines stay under its first."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="dim", no_wrap=True)
@@ -55,7 +55,8 @@ def message_renderable(message: Message, me: str | None, *, deleted: bool = Fals
         text = message.body if message.body is not None else ("[media]" if message.has_media
                                                               else "")
         body = Text(terminal_safe(text))
-        if message.raw.get("date_updated") not in (None, message.date_created):
+        # Times have whole seconds: an edit within the second is known from its event.
+        if edited or message.raw.get("date_updated") not in (None, message.date_created):
             body.append(" (edited)", style="dim")
     grid.add_row(clock(message.date_created, time.time() if now is None else now), label, body)
     return grid
@@ -76,7 +77,7 @@ class MessageLine(Static):
 
     def edit(self, message: Message) -> None:
         self.message = message
-        self.update(message_renderable(message, self.me))
+        self.update(message_renderable(message, self.me, edited=True))
 
     def delete(self) -> None:
         self.update(message_renderable(self.message, self.me, deleted=True))
@@ -88,6 +89,16 @@ class MessageLog(VerticalScroll):
     def __init__(self, **options: str) -> None:
         super().__init__(**options)
         self.can_focus = True
+
+    def on_mount(self) -> None:
+        # Stay at the newest line as lines arrive, until the reader scrolls up (and again
+        # once they scroll back down).
+        self.anchor()
+
+    @property
+    def at_end(self) -> bool:
+        return self.is_vertical_scroll_end or self.max_scroll_y == 0 or \
+            not self._anchor_released
 
     def lines(self) -> list[MessageLine]:
         return list(self.query(MessageLine))
@@ -101,12 +112,9 @@ class MessageLog(VerticalScroll):
         return lines[0].message.index if lines else None
 
     async def append(self, messages: list[Message], me: str | None) -> None:
-        follow = self.is_vertical_scroll_end or self.max_scroll_y == 0
         fresh = [MessageLine(m, me) for m in messages if self.line(m.index) is None]
         if fresh:
             await self.mount_all(fresh)
-        if follow:
-            self.scroll_end(animate=False, immediate=True)
 
     async def prepend(self, messages: list[Message], me: str | None) -> None:
         fresh = [MessageLine(m, me) for m in messages if self.line(m.index) is None]
@@ -119,10 +127,7 @@ class MessageLog(VerticalScroll):
             await self.mount_all(fresh)
 
     async def note(self, text: str, *, error: bool = False) -> None:
-        follow = self.is_vertical_scroll_end or self.max_scroll_y == 0
         await self.mount(Note(text, error=error))
-        if follow:
-            self.scroll_end(animate=False, immediate=True)
 
 
 class Composer(TextArea):
@@ -207,6 +212,5 @@ class ConversationList(OptionList):
                 label.append(f" {entry.unread_count}", style="bold reverse")
             options.append(Option(label, id=entry.conversation_sid))
         self.set_options(options)
-        for position, entry in enumerate(entries):
-            if entry.conversation_sid == keep:
-                self.highlighted = position
+        positions = [p for p, e in enumerate(entries) if e.conversation_sid == keep]
+        self.highlighted = positions[0] if positions else (0 if entries else None)
