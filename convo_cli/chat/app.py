@@ -48,6 +48,7 @@ T = TypeVar("T")
 class ChatApp(App[None]):
     CSS_PATH = "chat.tcss"
     TITLE = "convo chat"
+    ENABLE_COMMAND_PALETTE = False  # slash commands are the palette
     BINDINGS = [
         Binding("ctrl+c", "quit", "Quit", priority=True),
         Binding("f2", "toggle_focus", "Conversations"),
@@ -138,6 +139,7 @@ class ChatApp(App[None]):
             return
         self.conversation, self.watch = conversation, watch
         self._set_title(self._conversation_title(conversation))
+        self.composer.placeholder = "Message; /help for commands"
         if not history:
             await log.note("No messages yet: say something.")
         await log.append(history, self.me)
