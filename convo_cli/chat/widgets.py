@@ -137,6 +137,7 @@ class Composer(TextArea):
     BINDINGS = [
         Binding("enter", "submit", "Send", show=True),
         Binding("ctrl+j", "newline", "Newline (Alt-Enter)", show=True),
+        Binding("up", "cursor_up", "Edit last", show=True),
         Binding("escape", "cancel", "Cancel edit", show=False),
     ]
 
