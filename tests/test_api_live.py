@@ -10,7 +10,7 @@ from convo_cli.api import Client
 from convo_cli.api.follow import FIRST_DELAY, QUIET_MAX, ConversationDeleted
 from convo_cli.api.history import read_window
 from convo_cli.api.inbox import inbox, mark_read
-from convo_cli.api.live import RECENT, Added, Edited, Joined, Left, Removed, Renamed, \
+from convo_cli.api.live import RECENT, SLOW_EVERY, Added, Edited, Joined, Left, Removed, Renamed, \
     StateChanged, Watch
 from convo_cli.engine.inprocess import InProcessTransport
 from test_api_follow import Recording
@@ -29,7 +29,9 @@ def clients(request, tmp_path):
 
 def start(client: Client, sid: str) -> Watch:
     conversation = client.fetch_conversation(sid)
-    return Watch.start(client, conversation, read_window(client, sid, page_size=30))
+    # Every poll looks at everything (the screen does the slow part every SLOW_EVERY s).
+    return Watch.start(client, conversation, read_window(client, sid, page_size=30),
+                       slow_every=0)
 
 
 def conversation_with(client: Client, messages: int = 3) -> str:
@@ -135,3 +137,17 @@ def test_inbox_and_the_read_horizon_never_going_back(clients):
     assert theirs.fetch_participant(sid, "alice").raw["last_read_message_index"] == 3
     entry = next(e for e in inbox(mine, "alice") if e.conversation_sid == sid)
     assert entry.last_read_message_index == 3
+
+
+def test_edits_and_members_are_looked_at_only_every_so_often(clients):
+    mine, theirs = clients
+    sid = conversation_with(theirs)
+    now = [100.0]
+    conversation = mine.fetch_conversation(sid)
+    watch = Watch.start(mine, conversation, read_window(mine, sid, page_size=30),
+                        clock=lambda: now[0])
+    theirs.add_participant(sid, identity="bob")
+    theirs.send_message(sid, author="bob", body="quick")
+    assert [type(e) for e in watch.poll()] == [Added]  # new messages: at once
+    now[0] += SLOW_EVERY
+    assert [type(e) for e in watch.poll()] == [Joined]  # the rest: on the slow beat

@@ -195,6 +195,32 @@ def test_pageup_reads_older_pages(mine, theirs):
                    "the top of the history on screen")
 
 
+def test_scrolling_to_the_top_reads_the_older_page(mine, theirs):
+    standup(theirs, messages=60)
+    with chatting(mine, "alice", "standup", page_size=20, size=(100, 16)) as chat:
+        chat.wait_for("message 59")
+        assert chat.app.log_view.oldest_index() == 40
+        chat.run(_scroll_home(chat.app.log_view))  # the wheel, the scroll bar, Home
+        chat.until(lambda: chat.app.log_view.oldest_index() == 20, "the page before")
+
+
+async def _scroll_home(log):
+    log.scroll_home(animate=False)
+
+
+def test_a_click_in_the_list_opens_that_conversation(mine, theirs):
+    standup(theirs)
+    other = theirs.create_conversation(unique_name="ops", friendly_name="Ops room").sid
+    theirs.add_participant(other, identity="alice")
+    theirs.send_message(other, author="bob", body="clicked into ops")
+    with chatting(mine, "alice", "standup") as chat:
+        chat.wait_for("Ops room")
+        row = [o.id for o in chat.app.query_one("#inbox").options].index(other)
+        chat.run(chat.pilot.click("#inbox", offset=(3, 1 + row)))
+        chat.wait_for("clicked into ops")
+        assert chat.app.conversation.sid == other
+
+
 def test_opening_a_conversation_advances_my_read_horizon(mine, theirs):
     sid = standup(theirs, messages=3)
     with chatting(mine, "alice", "standup") as chat:
@@ -246,7 +272,9 @@ def test_the_service_going_away_is_said_on_screen(tmp_path):
             chat.wait_for("Daily standup")
             server.stop()
             chat.wait_for("error:")
-            assert chat.running
+            chat.type("anyone there?", "enter")
+            chat.wait_for(lambda screen: screen.count("error:") >= 2)
+            assert chat.running and chat.app.composer.text == "anyone there?"  # kept
     finally:
         server.stop()
         client.close()

@@ -5,6 +5,7 @@ alone (there is no push channel in it), so the same code serves the built-in eng
 
 One `poll()` is a round of requests and returns what changed since the last one:
 - new messages: `follow.newer_messages`, the same poll as `messages --follow`;
+and, at most every SLOW_EVERY seconds:
 - edits and deletions among the latest RECENT messages: one page of them, compared with
   what was seen (older edits are not watched: they would cost a page each);
 - joins and leaves: the participant list, compared by SID;
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 from convo_cli.api.client import Client
 from convo_cli.api.errors import ApiError
@@ -27,6 +28,10 @@ from convo_cli.api.follow import FIRST_DELAY, QUIET_MAX, ConversationDeleted, ne
 from convo_cli.api.models import Conversation, Message, Participant
 
 RECENT = 50  # the latest messages watched for edits and deletions
+# New messages are looked for on every poll; edits, members and the conversation itself (three
+# more requests) at most this often, so that a busy conversation does not triple the load
+# on the service (Twilio's rate limits).
+SLOW_EVERY = 1.5  # seconds
 
 
 class Added(NamedTuple):
@@ -63,8 +68,10 @@ Event = Union[Added, Edited, Removed, Joined, Left, Renamed, StateChanged]
 class Watch:
     def __init__(self, client: Client, conversation: Conversation, history: list[Message],
                  participants: list[Participant], *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 slow_every: float = SLOW_EVERY) -> None:
         self.client, self.conversation, self.clock = client, conversation, clock
+        self.slow_every, self._checked_at = slow_every, clock()
         self.last = max((m.index for m in history), default=-1)
         self.recent = {m.index: m for m in history[-RECENT:]}
         self.participants = {p.sid: p for p in participants}
@@ -72,7 +79,7 @@ class Watch:
 
     @classmethod
     def start(cls, client: Client, conversation: Conversation, history: list[Message],
-              **options: Callable[[], float]) -> Watch:
+              **options: Any) -> Watch:
         return cls(client, conversation, history,
                    list(client.list_participants(conversation.sid)), **options)
 
@@ -84,7 +91,10 @@ class Watch:
         """One round; sets `delay`, the wait before the next. Raises ConversationDeleted
         when the conversation is gone, ApiError or TransportError when the service fails."""
         try:
-            events = self._messages() + self._members() + self._conversation()
+            events = self._new_messages()
+            if self.clock() - self._checked_at >= self.slow_every:
+                events += self._recent_messages() + self._members() + self._conversation()
+                self._checked_at = self.clock()
         except ApiError as error:
             if error.status == 404:
                 raise ConversationDeleted(self.sid) from error
@@ -99,12 +109,16 @@ class Watch:
         """After a failed poll: wait as long as a quiet conversation does."""
         self.delay = QUIET_MAX
 
-    def _messages(self) -> list[Event]:
+    def _new_messages(self) -> list[Event]:
         events: list[Event] = []
         for message in newer_messages(self.client, self.sid, self.last):
             events.append(Added(message))
             self.recent[message.index] = message
             self.last = message.index
+        return events
+
+    def _recent_messages(self) -> list[Event]:
+        events: list[Event] = []
         page = next(self.client.message_pages(self.sid, order="desc", page_size=RECENT)).items
         now = {m.index: m for m in page if m.index <= self.last}  # later ones: the next poll
         # A full page covers indexes from its oldest up; a short one, the whole history.

@@ -61,13 +61,14 @@ class ChatApp(App[None]):
         super().__init__()
         self.client, self.me, self.page_size = client, me, page_size
         self.conversation = conversation
-        self.watch: Watch | None = None
+        self.live: Watch | None = None
         self.editing: Message | None = None
         self.entries: list[InboxEntry] = []
         self.read_up_to = -1
         self._api = ThreadPoolExecutor(1, thread_name_prefix="convo-api")
         self._wake = asyncio.Event()
         self._loading_older = False
+        self._inbox_error: str | None = None
 
     # Layout
 
@@ -96,6 +97,7 @@ class ChatApp(App[None]):
         else:
             self.composer.focus()
             await self.open(self.conversation)
+        self.watch(self.log_view, "scroll_y", self._scrolled, init=False)
         self.run_worker(self._inbox_loop(), group="inbox")
         self.run_worker(self._poll_loop(), group="poll")
 
@@ -126,7 +128,7 @@ class ChatApp(App[None]):
 
     async def open(self, conversation: Conversation | str) -> None:
         log = self.log_view
-        self.watch, self.editing, self.read_up_to = None, None, -1
+        self.live, self.editing, self.read_up_to = None, None, -1
         await log.remove_children()
         try:
             if isinstance(conversation, str):
@@ -137,7 +139,7 @@ class ChatApp(App[None]):
         except (ApiError, TransportError) as error:
             await self._show_error(error)
             return
-        self.conversation, self.watch = conversation, watch
+        self.conversation, self.live = conversation, watch
         self._set_title(self._conversation_title(conversation))
         self.composer.placeholder = "Message; /help for commands"
         if not history:
@@ -168,18 +170,20 @@ class ChatApp(App[None]):
     def action_newer(self) -> None:
         self.log_view.scroll_page_down(animate=False)
 
-    async def on_mouse_scroll_up(self) -> None:
-        if self.log_view.scroll_y == 0:
+    async def _scrolled(self, scroll_y: float) -> None:
+        """The reader scrolled (wheel, scroll bar, keys) to the top: read the older page."""
+        log = self.log_view
+        if scroll_y == 0 and log.max_scroll_y > 0 and log._anchor_released:
             await self.load_older()
 
     async def load_older(self) -> None:
         """The page before the oldest message shown, as `messages --anchor N` reads it."""
         oldest = self.log_view.oldest_index()
-        if self.watch is None or oldest is None or oldest == 0 or self._loading_older:
+        if self.live is None or oldest is None or oldest == 0 or self._loading_older:
             return
         self._loading_older = True
         try:
-            older = await self._call(read_window, self.client, self.watch.sid,
+            older = await self._call(read_window, self.client, self.live.sid,
                                      page_size=self.page_size, anchor=oldest - 1)
         except (ApiError, TransportError) as error:
             await self._show_error(error)
@@ -196,11 +200,11 @@ class ChatApp(App[None]):
 
     async def _mark_seen(self) -> None:
         """Seeing messages advances my read horizon, as the SDK's setAllMessagesRead does."""
-        if self.watch is None or self.watch.last <= self.read_up_to:
+        if self.live is None or self.live.last <= self.read_up_to:
             return
-        index = self.watch.last
+        index = self.live.last
         try:
-            await self._call(mark_read, self.client, self.watch.sid, self.me, index)
+            await self._call(mark_read, self.client, self.live.sid, self.me, index)
         except ApiError as error:
             if error.status != 404:  # reading a conversation I am not in: nothing to mark
                 await self._show_error(error)
@@ -214,20 +218,20 @@ class ChatApp(App[None]):
 
     async def _poll_loop(self) -> None:
         while True:
-            delay = self.watch.delay if self.watch is not None else None
+            delay = self.live.delay if self.live is not None else None
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except asyncio.TimeoutError:
                 pass
             self._wake.clear()
-            watch = self.watch
+            watch = self.live
             if watch is None:
                 continue
             try:
                 events = await self._call(watch.poll)
             except ConversationDeleted:
-                if watch is self.watch:
-                    self.watch = None
+                if watch is self.live:
+                    self.live = None
                     await self.log_view.note("This conversation was deleted.", error=True)
                     self._set_title("(deleted)")
                 continue
@@ -235,7 +239,7 @@ class ChatApp(App[None]):
                 watch.failed()
                 await self._show_error(error)
                 continue
-            if watch is self.watch and events:
+            if watch is self.live and events:
                 await self.apply(events)
 
     async def apply(self, events: list[Event]) -> None:
@@ -261,9 +265,9 @@ class ChatApp(App[None]):
                 await log.note(f"— the conversation was renamed to {name}")
             elif isinstance(event, StateChanged):
                 await log.note(f"— the conversation is now {event.conversation.state}")
-        if self.watch is not None:
-            self.conversation = self.watch.conversation
-            self._set_title(self._conversation_title(self.watch.conversation))
+        if self.live is not None:
+            self.conversation = self.live.conversation
+            self._set_title(self._conversation_title(self.live.conversation))
         if log.at_end:  # what arrived is on screen: seen
             await self._mark_seen()
         self.refresh_inbox()
@@ -281,8 +285,13 @@ class ChatApp(App[None]):
     async def _refresh_inbox(self) -> None:
         try:
             self.entries = await self._call(inbox, self.client, self.me)
-        except (ApiError, TransportError):
-            return  # the conversation's own poll reports the service's trouble
+        except (ApiError, TransportError) as error:
+            message = describe(error)[0]
+            if message != self._inbox_error:  # said once, not every INBOX_EVERY seconds
+                self._inbox_error = message
+                await self.log_view.note(f"error: your conversations: {message}", error=True)
+            return
+        self._inbox_error = None
         current = self.conversation.sid if self.conversation else None
         for side in self.query(ConversationList):  # none once the app is closing
             side.show(self.entries, current)
@@ -300,10 +309,10 @@ class ChatApp(App[None]):
             return
         if text.startswith("//"):
             text = text[1:]
-        if self.watch is None:
+        if self.live is None:
             await self.log_view.note("Pick a conversation first (F2 or a click).", error=True)
             return
-        editing, sid = self.editing, self.watch.sid
+        editing, sid = self.editing, self.live.sid
         try:
             if editing is not None:
                 await self._call(self.client.update_message, sid, editing.sid, body=text)
@@ -346,11 +355,11 @@ class ChatApp(App[None]):
             for line in slash.help_lines():
                 await log.note(line)
             return
-        if self.watch is None:
+        if self.live is None:
             await log.note(f"/{command.name}: pick a conversation first", error=True)
             return
         try:
-            lines = await self._call(slash.run, command, self.client, self.watch.sid, self.me)
+            lines = await self._call(slash.run, command, self.client, self.live.sid, self.me)
         except (ApiError, TransportError, ConvoError) as error:
             await self._show_error(error)
             return
