@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -181,3 +182,27 @@ def test_chat_through_a_convo_serve_profile(terminal, served, tmp_path):
     pane.keys("Enter")
     assert "EXIT=0" in pane.wait_for("EXIT=")
     client.close()
+
+
+def test_quit_does_not_wait_for_a_service_that_stopped_answering(terminal, tmp_path):
+    from server_helpers import start_server
+
+    server = start_server(tmp_path / "hung.db")
+    try:
+        logged = convo("login", "--profile", "hung", "--server", server.url, "--account-sid",
+                       server.account_sid, "--identity", "alice", "--insecure-storage",
+                       stdin=server.auth_token + "\n")
+        assert logged.code == 0, logged.err
+        client = server.client()
+        client.create_conversation(unique_name="standup", friendly_name="Daily standup")
+        client.close()
+        pane = terminal(chat_command("--profile", "hung", "chat", "standup"))
+        pane.wait_for("Daily standup")
+        server.process.send_signal(signal.SIGSTOP)  # requests now hang (30 s timeouts)
+        time.sleep(1)  # a poll is under way
+        pane.type("/quit")
+        pane.keys("Enter")
+        assert "EXIT=0" in pane.wait_for("EXIT=", deadline=DEADLINE)
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+        server.stop()

@@ -3,15 +3,13 @@
 A view over the API layer, like every command: the history through `api.history`, live
 changes through `api.live` (which polls), the side list and read horizon through
 `api.inbox`, slash commands through `chat.slash`. Every API call runs on one worker thread
-(`_call`), in order: the screen never waits on the network, and the client (an SQLite
-connection in-process, an httpx client otherwise) is only ever used by one thread at a time.
+(`chat.worker`), in order, so the screen never waits on the network.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -33,6 +31,7 @@ from convo_cli.api.live import Added, Edited, Event, Joined, Left, Removed, Rena
 from convo_cli.api.models import Conversation, Message
 from convo_cli.chat import slash
 from convo_cli.chat.widgets import Composer, ConversationList, MessageLog
+from convo_cli.chat.worker import ApiWorker
 from convo_cli.errors import ConvoError, describe
 from convo_cli.render.text import terminal_safe
 
@@ -65,7 +64,7 @@ class ChatApp(App[None]):
         self.editing: Message | None = None
         self.entries: list[InboxEntry] = []
         self.read_up_to = -1
-        self._api = ThreadPoolExecutor(1, thread_name_prefix="convo-api")
+        self._api = ApiWorker()
         self._wake = asyncio.Event()
         self._loading_older = False
         self._inbox_error: str | None = None
@@ -93,6 +92,7 @@ class ChatApp(App[None]):
         self.query_one("#inbox").border_title = "Conversations"
         if self.conversation is None:
             self._set_title("Pick a conversation on the left (Enter or a click)")
+            self.composer.placeholder = "/help for commands"
             self.query_one("#inbox").focus()
         else:
             self.composer.focus()
@@ -102,7 +102,7 @@ class ChatApp(App[None]):
         self.run_worker(self._poll_loop(), group="poll")
 
     async def on_unmount(self) -> None:
-        self._api.shutdown(wait=False, cancel_futures=True)
+        self._api.stop()
 
     def _set_title(self, text: str) -> None:
         # Text, not a string: Static reads a string as markup, and names are untrusted.
@@ -118,8 +118,7 @@ class ChatApp(App[None]):
     # The API, off the screen's thread
 
     async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._api, partial(function, *args, **kwargs))
+        return await self._api.call(partial(function, *args, **kwargs))
 
     async def _show_error(self, error: BaseException) -> None:
         await self.log_view.note(f"error: {describe(error)[0]}", error=True)
