@@ -297,6 +297,31 @@ def test_chat_against_convo_serve(served):
     theirs.close()
 
 
+def test_chat_with_a_service_that_is_not_a_convo_engine(db, theirs):
+    """Twilio's page tokens are opaque: older pages and new messages come by paging."""
+    from test_api_follow import Recording
+
+    inner = InProcessTransport(db)
+    twilio_like = Client(Recording(inner, hide=True))
+    assert not twilio_like.seeks_message_index
+    sid = standup(theirs, messages=45)
+    with chatting(twilio_like, "alice", "standup", page_size=20, size=(100, 16)) as chat:
+        chat.wait_for("message 44")
+        chat.until(lambda: chat.app.log_view.oldest_index() == 5 or chat.type("pageup"),
+                   "the page before, by paging")
+        theirs.send_message(sid, author="bob", body="paged in live")
+        # Below the screen while reading older messages: the log has it, the view stays put.
+        chat.until(lambda: chat.app.log_view.line(45) is not None, "the new message")
+        chat.wait_for("1 new below")
+        assert theirs.fetch_participant(sid, "alice").raw["last_read_message_index"] == 44
+        chat.type(*["pagedown"] * 6)
+        chat.wait_for(lambda screen: "paged in live" in screen and "new below" not in screen)
+        chat.until(lambda: theirs.fetch_participant(sid, "alice").raw[
+            "last_read_message_index"] == 45, "seen once scrolled down to it")
+    assert not any("PageToken" in dict(r.params) for r in twilio_like.transport.requests)
+    inner.close()
+
+
 def test_without_a_terminal_chat_exits_2_with_a_hint():
     result = convo("chat", "standup")
     assert result.code == 2

@@ -68,6 +68,7 @@ class ChatApp(App[None]):
         self._wake = asyncio.Event()
         self._loading_older = False
         self._inbox_error: str | None = None
+        self.unseen = 0  # messages that arrived below the screen while reading older ones
 
     # Layout
 
@@ -113,7 +114,8 @@ class ChatApp(App[None]):
         extra = f"  ({conversation.unique_name})" if conversation.unique_name and \
             conversation.unique_name != name else ""
         state = f"  [{conversation.state}]" if conversation.state not in (None, "active") else ""
-        return f"{name}{extra}{state}  as {self.me}"
+        below = f"  ↓ {self.unseen} new below" if self.unseen else ""
+        return f"{name}{extra}{state}  as {self.me}{below}"
 
     # The API, off the screen's thread
 
@@ -127,7 +129,7 @@ class ChatApp(App[None]):
 
     async def open(self, conversation: Conversation | str) -> None:
         log = self.log_view
-        self.live, self.editing, self.read_up_to = None, None, -1
+        self.live, self.editing, self.read_up_to, self.unseen = None, None, -1, 0
         await log.remove_children()
         try:
             if isinstance(conversation, str):
@@ -170,10 +172,15 @@ class ChatApp(App[None]):
         self.log_view.scroll_page_down(animate=False)
 
     async def _scrolled(self, scroll_y: float) -> None:
-        """The reader scrolled (wheel, scroll bar, keys) to the top: read the older page."""
+        """The reader scrolled (wheel, scroll bar, keys) to the top: read the older page;
+        back to the bottom: what arrived meanwhile has been seen."""
         log = self.log_view
         if scroll_y == 0 and log.max_scroll_y > 0 and log._anchor_released:
             await self.load_older()
+        elif scroll_y >= log.max_scroll_y and self.unseen and self.live is not None:
+            self.unseen = 0
+            self._set_title(self._conversation_title(self.live.conversation))
+            await self._mark_seen()
 
     async def load_older(self) -> None:
         """The page before the oldest message shown, as `messages --anchor N` reads it."""
@@ -243,6 +250,7 @@ class ChatApp(App[None]):
 
     async def apply(self, events: list[Event]) -> None:
         log = self.log_view
+        at_end = log.at_end
         added = [e.message for e in events if isinstance(e, Added)]
         if added:
             await log.append(added, self.me)
@@ -264,11 +272,13 @@ class ChatApp(App[None]):
                 await log.note(f"— the conversation was renamed to {name}")
             elif isinstance(event, StateChanged):
                 await log.note(f"— the conversation is now {event.conversation.state}")
+        if at_end:  # what arrived is on screen: seen
+            await self._mark_seen()
+        else:
+            self.unseen += len(added)
         if self.live is not None:
             self.conversation = self.live.conversation
             self._set_title(self._conversation_title(self.live.conversation))
-        if log.at_end:  # what arrived is on screen: seen
-            await self._mark_seen()
         self.refresh_inbox()
 
     # The side list

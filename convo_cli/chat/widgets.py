@@ -112,9 +112,12 @@ class MessageLog(VerticalScroll):
         return lines[0].message.index if lines else None
 
     async def append(self, messages: list[Message], me: str | None) -> None:
+        at_end = self.at_end
         fresh = [MessageLine(m, me) for m in messages if self.line(m.index) is None]
         if fresh:
             await self.mount_all(fresh)
+        if at_end:
+            self.scroll_end(animate=False)  # once laid out; and anchored again
 
     async def prepend(self, messages: list[Message], me: str | None) -> None:
         fresh = [MessageLine(m, me) for m in messages if self.line(m.index) is None]
@@ -127,7 +130,10 @@ class MessageLog(VerticalScroll):
             await self.mount_all(fresh)
 
     async def note(self, text: str, *, error: bool = False) -> None:
+        at_end = self.at_end
         await self.mount(Note(text, error=error))
+        if at_end:
+            self.scroll_end(animate=False)
 
 
 class Composer(TextArea):
