@@ -2,7 +2,7 @@
 
 A view over the API layer, like every command: the history through `api.history`, live
 changes through `api.live` (which polls), the side list and read horizon through
-`api.inbox`, slash commands through `chat.slash`. Every API call runs on one worker thread
+`api.inbox`, sending, editing and slash commands in `chat.writing`. Every API call runs on one worker thread
 (`chat.worker`), in order, so the screen never waits on the network.
 """
 
@@ -32,7 +32,8 @@ from convo_cli.api.models import Conversation, Message
 from convo_cli.chat import slash
 from convo_cli.chat.widgets import Composer, ConversationList, MessageLog
 from convo_cli.chat.worker import ApiWorker
-from convo_cli.errors import ConvoError, describe
+from convo_cli.chat.writing import Writing
+from convo_cli.errors import describe
 from convo_cli.render.text import terminal_safe
 
 # Alt-Enter is ESC then CR, which Textual reads as a plain Enter: read it as Ctrl-J, the
@@ -44,7 +45,7 @@ INBOX_EVERY = 10.0  # seconds between refreshes of the side list while nothing h
 T = TypeVar("T")
 
 
-class ChatApp(App[None]):
+class ChatApp(Writing, App[None]):
     CSS_PATH = "chat.tcss"
     TITLE = "convo chat"
     ENABLE_COMMAND_PALETTE = False  # slash commands are the palette
@@ -304,76 +305,3 @@ class ChatApp(App[None]):
         current = self.conversation.sid if self.conversation else None
         for side in self.query(ConversationList):  # none once the app is closing
             side.show(self.entries, current)
-
-    # Writing
-
-    async def on_composer_submitted(self, event: Composer.Submitted) -> None:
-        text = event.text
-        command = slash.parse(text.strip()) if text.strip().startswith("/") else None
-        if command is not None:
-            self.composer.clear()
-            await self.run_slash(command)
-            return
-        if not text.strip():
-            return
-        if text.startswith("//"):
-            text = text[1:]
-        if self.live is None:
-            await self.log_view.note("Pick a conversation first (F2 or a click).", error=True)
-            return
-        editing, sid = self.editing, self.live.sid
-        try:
-            if editing is not None:
-                await self._call(self.client.update_message, sid, editing.sid, body=text)
-            else:
-                await self._call(self.client.send_message, sid, author=self.me, body=text)
-        except (ApiError, TransportError) as error:
-            await self._show_error(error)  # the text stays in the input, to try again
-            return
-        self._stop_editing()
-        self.composer.clear()
-        self._wake.set()  # show it now, through the poll, like anyone else's
-
-    def on_composer_edit_last(self) -> None:
-        mine = [line.message for line in self.log_view.lines() if line.message.author == self.me]
-        if not mine:
-            return
-        self.editing = mine[-1]
-        self.composer.text = self.editing.body or ""
-        self.composer.move_cursor(self.composer.document.end)
-        self.composer.border_title = f"Editing your message #{self.editing.index} (Esc cancels)"
-
-    def on_composer_cancel(self) -> None:
-        if self.editing is not None:
-            self._stop_editing()
-            self.composer.clear()
-
-    def _stop_editing(self) -> None:
-        self.editing = None
-        self.composer.border_title = None
-
-    def on_composer_leave(self) -> None:
-        self.exit()
-
-    async def run_slash(self, command: slash.Slash) -> None:
-        log = self.log_view
-        if command.name == "quit":
-            self.exit()
-            return
-        if command.name == "help":
-            for line in slash.help_lines():
-                await log.note(line)
-            return
-        if self.live is None:
-            await log.note(f"/{command.name}: pick a conversation first", error=True)
-            return
-        try:
-            lines = await self._call(slash.run, command, self.client, self.live.sid, self.me)
-        except (ApiError, TransportError, ConvoError) as error:
-            await self._show_error(error)
-            return
-        for line in lines:
-            await log.note(line)
-        self._wake.set()
-        self.refresh_inbox()
-

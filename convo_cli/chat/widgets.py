@@ -73,13 +73,14 @@ class MessageLine(Static):
     def __init__(self, message: Message, me: str | None) -> None:
         super().__init__(message_renderable(message, me), id=f"m{message.index}",
                          classes="message")
-        self.message, self.me = message, me
+        self.message, self.me, self.deleted = message, me, False
 
     def edit(self, message: Message) -> None:
         self.message = message
         self.update(message_renderable(message, self.me, edited=True))
 
     def delete(self) -> None:
+        self.deleted = True
         self.update(message_renderable(self.message, self.me, deleted=True))
 
 
