@@ -97,6 +97,23 @@ def test_bodies_are_shown_as_typed_never_interpreted(mine, theirs):
         chat.wait_for("[bold red]not markup[/] \\x1b[2Jstill here")
 
 
+def test_times_are_clock_times_today_and_dates_before(utc):
+    from convo_cli.chat.widgets import clock
+    from convo_cli.render.chat import parse_time
+
+    now = parse_time("2026-11-23T15:00:00Z")
+    assert clock("2026-11-23T14:03:59Z", now) == "14:03"
+    assert clock("2026-11-22T14:03:00Z", now) == "2026-11-22 14:03"
+    assert clock("not a time\x1b[2J", now) == "not a time\\x1b[2J"
+
+
+def test_a_long_identity_does_not_push_the_body_off_screen(mine, theirs):
+    sid = standup(theirs)
+    theirs.send_message(sid, author="x" * 200, body="still readable")
+    with chatting(mine, "alice", "standup") as chat:
+        chat.wait_for("still readable")
+
+
 def test_slash_commands_call_the_api(mine, theirs):
     sid = standup(theirs)
     with chatting(mine, "alice", "standup") as chat:
@@ -120,7 +137,7 @@ def test_slash_commands_call_the_api(mine, theirs):
         chat.type("/add", "enter")
         chat.wait_for("error: usage: /add IDENTITY")
         chat.type("/sms 555 +14445550100", "enter")
-        chat.wait_for("is not a phone number")
+        chat.wait_for("error: ADDRESS '555' is not a phone number")
         chat.type("/remove nobody", "enter")
         chat.wait_for("nobody is not a participant")
         chat.type("/frobnicate", "enter")

@@ -58,7 +58,11 @@ def run(slash: Slash, client: Client, conversation_sid: str, me: str) -> list[st
         return []  # the join shows as everyone else's does
     if slash.name == "sms":
         _arity(slash, words, 2)
-        check_binding(words[0], words[1])
+        try:
+            check_binding(words[0], words[1])
+        except UsageError as error:  # the same checks as `add-sms`, in this command's words
+            raise UsageError(str(error).replace("--proxy-address", "PROXY")
+                             .replace("--address", "ADDRESS")) from None
         client.add_participant(conversation_sid, address=words[0], proxy_address=words[1])
         return []
     if slash.name == "remove":

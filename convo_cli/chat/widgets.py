@@ -45,7 +45,7 @@ def message_renderable(message: Message, me: str | None, *, deleted: bool = Fals
     """Time, author, body; a body's later lines stay under its first."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="dim", no_wrap=True)
-    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True, max_width=24, overflow="ellipsis")  # names go to 256
     grid.add_column(ratio=1, overflow="fold")
     label = Text(terminal_safe(author_label(message.author, me)),
                  style=author_style(message.author, me))
