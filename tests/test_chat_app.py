@@ -249,6 +249,29 @@ def test_opening_a_conversation_advances_my_read_horizon(mine, theirs):
             "last_read_message_index"] == 3, "read up to the new message")
 
 
+def test_messages_arriving_while_the_terminal_is_in_the_background_are_not_yet_read(
+        mine, theirs):
+    from textual import events
+
+    sid = standup(theirs, messages=1)
+    with chatting(mine, "alice", "standup") as chat:
+        chat.wait_for("message 0")
+        chat.until(lambda: theirs.fetch_participant(sid, "alice").raw[
+            "last_read_message_index"] == 0, "read on opening")
+        chat.run(_post(chat.app, events.AppBlur()))  # the terminal reports focus out
+        theirs.send_message(sid, author="bob", body="while you were away")
+        chat.wait_for("while you were away")
+        chat.run(chat.app._call(lambda: None))  # API calls run in order: a mark would be done
+        assert theirs.fetch_participant(sid, "alice").raw["last_read_message_index"] == 0
+        chat.run(_post(chat.app, events.AppFocus()))
+        chat.until(lambda: theirs.fetch_participant(sid, "alice").raw[
+            "last_read_message_index"] == 1, "read once the terminal is looked at again")
+
+
+async def _post(app, event):
+    app.post_message(event)
+
+
 def test_without_a_conversation_chat_opens_on_my_list(mine, theirs):
     standup(theirs, messages=1)
     other = theirs.create_conversation(unique_name="ops", friendly_name="Ops room").sid

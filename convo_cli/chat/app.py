@@ -103,6 +103,13 @@ class ChatApp(Writing, App[None]):
         self.run_worker(self._inbox_loop(), group="inbox")
         self.run_worker(self._poll_loop(), group="poll")
 
+    async def watch_app_focus(self, focused: bool) -> None:
+        """Back to a terminal that was in the background (where it reports focus): what
+        arrived meanwhile is now seen."""
+        for log in self.query(MessageLog):  # none before mount
+            if focused and log.at_end:
+                await self._mark_seen()
+
     async def on_unmount(self) -> None:
         self._api.stop()
 
@@ -273,7 +280,7 @@ class ChatApp(Writing, App[None]):
                 await log.note(f"— the conversation was renamed to {name}")
             elif isinstance(event, StateChanged):
                 await log.note(f"— the conversation is now {event.conversation.state}")
-        if at_end:  # what arrived is on screen: seen
+        if at_end and self.app_focus:  # what arrived is on screen, and looked at: seen
             await self._mark_seen()
         else:
             self.unseen += len(added)
