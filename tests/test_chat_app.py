@@ -196,6 +196,16 @@ def test_up_on_an_empty_input_edits_my_last_message(mine, theirs):
         chat.type(*["backspace"] * len("teh deploy is done"), "the deploy is done", "enter")
         chat.wait_for("the deploy is done (edited)")
         assert bodies(theirs, sid) == [("alice", "the deploy is done"), ("bob", "great")]
+        # A deleted message is not offered: Up reaches the one before it.
+        last = theirs.send_message(sid, author="alice", body="oops, wrong room")
+        chat.wait_for("oops, wrong room")
+        theirs.delete_message(sid, last.sid)
+        chat.wait_for("message deleted")
+        chat.type("up")
+        chat.until(lambda: chat.app.composer.text == "the deploy is done", "the one before")
+        chat.type("escape")
+        chat.until(lambda: chat.app.composer.text == "" and chat.app.editing is None,
+                   "Esc cancels the edit")
 
 
 def test_pageup_reads_older_pages(mine, theirs):
