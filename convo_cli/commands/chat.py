@@ -10,7 +10,7 @@ import typer
 from convo_cli.commands import command
 from convo_cli.commands.checks import resolve_conversation
 from convo_cli.completion import complete_conversation
-from convo_cli.errors import UsageError
+from convo_cli.errors import ConvoError, UsageError
 from convo_cli.factory import Factory
 
 NOT_A_TERMINAL = ("convo chat needs a terminal on standard input and output; in a script, "
@@ -32,7 +32,10 @@ def run_chat(opts: ChatOptions, deps: Factory) -> None:
         if opts.conversation is not None else None
     from convo_cli.chat.app import ChatApp
 
-    ChatApp(client, me, conversation).run()
+    app = ChatApp(client, me, conversation)
+    app.run()
+    if app.return_code:  # Textual has shown what went wrong; the exit code says it too
+        raise ConvoError("convo chat stopped on an unexpected error")
 
 
 def register(app: typer.Typer, wanted: str | None = None) -> None:
