@@ -74,7 +74,10 @@ def terminal(tmp_path) -> Iterator[callable]:
         return pane
 
     yield start
+    path = panes[0].flag("socket_path") if panes else None
     subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    if path and os.path.exists(path):  # tmux leaves the socket file behind
+        os.unlink(path)
 
 
 def chat_command(*args: str) -> str:

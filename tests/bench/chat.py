@@ -50,6 +50,17 @@ def first_screen(convo: str, env: dict[str, str], socket: str, newest: str) -> t
     return elapsed, pid
 
 
+def stop(socket: str) -> None:
+    """Stop that tmux server, and remove the socket file it leaves behind."""
+    try:
+        path = tmux(socket, "display-message", "-p", "#{socket_path}").strip()
+    except subprocess.CalledProcessError:
+        return  # not running
+    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    if os.path.exists(path):
+        os.unlink(path)
+
+
 def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
@@ -78,7 +89,7 @@ def main() -> None:
                     if run:
                         times.append(elapsed * 1000)
                     if run < runs:
-                        tmux(socket, "kill-server")
+                        stop(socket)
                 print(f"chat, first screen, {size:,} messages   median "
                       f"{statistics.median(times):6.1f} ms  worst {max(times):6.1f} ms  "
                       f"({runs} runs)")
@@ -90,7 +101,7 @@ def main() -> None:
                     print(f"chat, idle for {idle} s: {used:.2f} s of CPU "
                           f"({100 * used / idle:.1f}% of one core)")
             finally:
-                subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+                stop(socket)
 
 
 if __name__ == "__main__":
