@@ -300,6 +300,27 @@ def test_without_a_conversation_chat_opens_on_my_list(mine, theirs):
         chat.until(lambda: chat.app.query_one("#inbox").has_focus, "F2 moves to the list")
 
 
+def test_the_list_shows_unread_counts_and_states(mine, theirs):
+    """Whatever counts the service gives (the engine's own are the unread work's): drawn
+    beside each name, with a state other than active."""
+    from convo_cli.api.inbox import InboxEntry
+
+    standup(theirs)
+    entries = [InboxEntry("CH" + "1" * 32, "ops", "Ops room", "active", 3, 4, None),
+               InboxEntry("CH" + "2" * 32, "old", "[b]Old[/b] room", "closed", 0, 9, None)]
+    with chatting(mine, "alice", "standup") as chat:
+        chat.wait_for("Daily standup")
+        side = chat.app.query_one("#inbox")
+        chat.until(lambda: side.option_count == 1, "the first refresh of the list")
+        chat.run(_on(lambda: side.show(entries, None)))
+        screen = chat.wait_for("Ops room 3")
+        assert "[b]Old[/b] room (closed)" in screen
+
+
+async def _on(function):
+    function()
+
+
 def test_a_conversation_deleted_under_me_is_said_on_screen(mine, theirs):
     sid = standup(theirs)
     with chatting(mine, "alice", "standup") as chat:
