@@ -25,6 +25,7 @@ COMMANDS = {
     "participants": "members", "remove": "members",
     "messages": "messages", "send": "messages", "edit-message": "messages",
     "delete-message": "messages",
+    "chat": "chat",
     "login": "profiles", "logout": "profiles", "profiles": "profiles", "whoami": "profiles",
     "completion": "completion",
     "serve": "serve",

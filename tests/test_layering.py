@@ -11,7 +11,8 @@ PROBE = """
 import json, sys
 {body}
 print(json.dumps(sorted(m for m in sys.modules
-                        if m.split('.')[0] in ('typer', 'rich', 'httpx', 'click'))))
+                        if m.split('.')[0] in ('typer', 'rich', 'httpx', 'click',
+                                               'textual'))))
 """
 
 
@@ -24,7 +25,7 @@ def loaded(body: str) -> list[str]:
 
 def test_api_package_imports_neither_typer_nor_rich_nor_httpx():
     assert loaded("import convo_cli.api, convo_cli.api.client, convo_cli.api.history, "
-                  "convo_cli.api.follow, "
+                  "convo_cli.api.follow, convo_cli.api.live, convo_cli.api.inbox, "
                   "convo_cli.api.paging, convo_cli.api.models, convo_cli.api.http") == []
 
 
@@ -55,3 +56,18 @@ assert run({argv!r}, io) == 0, io.err()
         modules = loaded(body)
         assert "typer" in modules  # the probe does see what the CLI loads
         assert [m for m in modules if m.split(".")[0] in ("rich", "httpx", "click")] == []
+
+
+def test_only_chat_loads_textual(tmp_path):
+    """Textual costs ~200 ms to import: `convo chat` alone pays it, not `--help` (which builds
+    every command), a terminal listing, or the chat command refusing a pipe."""
+    for argv in (["--help"], ["list"], ["messages", "u"], ["chat", "u"]):
+        body = f"""
+import io, os
+os.environ['CONVO_DATA_DIR'] = {str(tmp_path)!r}
+from convo_cli.main import run
+from convo_cli.render.streams import IOStreams
+run(['create', '--unique-name', 'u'], IOStreams.test())
+run({argv!r}, IOStreams.test(tty=True))
+"""
+        assert [m for m in loaded(body) if m.startswith("textual")] == [], argv

@@ -55,12 +55,11 @@ def follow(client: Client, conversation_sid: str, history: Iterable[Message] = (
     for message in history:
         last = max(last, message.index)
         yield message
-    poll = _newer_by_token if client.seeks_message_index else _newer_by_paging
     delay, active_at = FIRST_DELAY, clock()
     while True:
         sleep(delay)
         try:
-            newer = poll(client, conversation_sid, last)
+            newer = newer_messages(client, conversation_sid, last)
         except ApiError as error:
             if error.status == 404:
                 raise ConversationDeleted(conversation_sid) from error
@@ -71,6 +70,12 @@ def follow(client: Client, conversation_sid: str, history: Iterable[Message] = (
             delay, active_at = FIRST_DELAY, clock()
         else:
             delay = next_delay(delay, clock() - active_at)
+
+
+def newer_messages(client: Client, conversation_sid: str, last: int) -> list[Message]:
+    """The messages after index `last`, oldest first (one poll; `convo chat` polls with it too)."""
+    poll = _newer_by_token if client.seeks_message_index else _newer_by_paging
+    return poll(client, conversation_sid, last)
 
 
 def _newer_by_token(client: Client, sid: str, last: int) -> list[Message]:
