@@ -98,6 +98,7 @@ class Store:
     def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+            _create_private(path)
         # Autocommit mode: transactions are explicit (`write()`), so a reader never holds
         # a lock longer than one statement.
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -112,6 +113,9 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def set_busy_timeout(self, milliseconds: int) -> None:
+        self.db.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()["user_version"]
@@ -256,6 +260,18 @@ class Store:
 
     def users_page(self, after_id: int, limit: int) -> list[Row]:
         return self.all("SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?", after_id, limit)
+
+
+def _create_private(path: str) -> None:
+    """A new database file is created 0600 (messages are private), before SQLite opens it:
+    SQLite gives its -wal and -shm files the database file's mode. An existing file keeps
+    the mode its owner gave it."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        pass  # SQLite's own open names the problem (a directory, no permission…)
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
