@@ -100,6 +100,14 @@ def protocol_class(notices: Notices, max_connections: int = MAX_CONNECTIONS) -> 
             self._disarm()
             super().connection_lost(exc)
 
+        def shutdown(self) -> None:
+            # An idle TLS connection would wait up to 30 s for the client's close_notify
+            # (asyncio's ssl_shutdown_timeout), and a stop with it: dropped instead.
+            if self.scheme == "https" and (self.cycle is None or self.cycle.response_complete):
+                self.transport.abort()
+            else:
+                super().shutdown()
+
         def data_received(self, data: bytes) -> None:
             self._unset_keepalive_if_required()
             if self._deadline is None:  # a request's first bytes: its clock starts

@@ -9,6 +9,7 @@ lock the real users out; a right password resets the count.
 from __future__ import annotations
 
 import ipaddress
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -39,7 +40,7 @@ class LoginThrottle:
         if entry is None:
             return 0
         left = entry[2] - self.clock()
-        return int(left) + 1 if left > 0 else 0
+        return math.ceil(left) if left > 0 else 0
 
     def failed(self, key: Key) -> float:
         """Count a wrong password; the seconds of the refusal it starts (0: none)."""
