@@ -159,11 +159,9 @@ class App:
         """None when the credentials are right; else the answer: 401, or 429 for an
         address refused after failed logins (checked first: while refused, even the right
         password is not tried, so guessing on gains nothing)."""
-        unauthorized = error(401, 20003, "Authenticate",
-                             [(b"www-authenticate", b'Basic realm="Twilio API"')])
         credentials = _credentials(header)
         if credentials is None:
-            return unauthorized  # nothing was tried: not counted
+            return _unauthorized()  # nothing was tried: not counted
         from convo_cli.engine.throttle import client_key
 
         user, password = credentials
@@ -186,7 +184,7 @@ class App:
         if lockout:
             self.log(f"convo serve: failed logins to {key[1]} from {key[0]}: that address "
                      f"is refused for {lockout:.0f} s\n")
-        return unauthorized
+        return _unauthorized()
 
     def _base_url(self, scope: Scope, host: str | None) -> str:
         """The base of the URLs in an answer (`url`, `links`, paging URLs, which
@@ -221,6 +219,10 @@ class App:
             self._log(text)
         except (OSError, ValueError):
             pass  # standard error closed (`convo serve 2>&1 | head`): serve on, unlogged
+
+
+def _unauthorized() -> Answer:
+    return error(401, 20003, "Authenticate", [(b"www-authenticate", b'Basic realm="Twilio API"')])
 
 
 def _credentials(header: str | None) -> tuple[bytes, bytes] | None:
