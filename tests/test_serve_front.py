@@ -128,11 +128,15 @@ def test_beyond_the_connection_limit_new_connections_get_503_and_a_log_line(tmp_
     assert server.stop() == 0
 
 
-def request_from(source: str, server, authorization: str) -> tuple[int, dict[str, str], dict]:
+def request_from(source: str, server, authorization: str,
+                 forwarded_for: str | None = None) -> tuple[int, dict[str, str], dict]:
     host, port = address(server)
     connection = http.client.HTTPConnection(host, port, timeout=30, source_address=(source, 0))
+    headers = {"Authorization": authorization}
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
     try:
-        connection.request("GET", "/v1/Conversations", headers={"Authorization": authorization})
+        connection.request("GET", "/v1/Conversations", headers=headers)
         response = connection.getresponse()
         return (response.status, {k.lower(): v for k, v in response.getheaders()},
                 json.loads(response.read()))
@@ -161,6 +165,25 @@ def test_failed_logins_are_throttled_per_address_and_the_right_password_elsewher
     assert f"failed logins to {server.account_sid} from 127.0.0.1: that address is " \
            f"refused for {throttle.LOCKOUT:.0f} s" in log
     assert '"GET /v1/Conversations" 429' in log
+    assert server.stop() == 0
+
+
+def test_behind_a_local_proxy_the_throttle_counts_the_forwarded_address(tmp_path):
+    server = start_server(tmp_path / "proxied.db")
+    wrong = basic(server.account_sid, "not-the-token-at-all")
+    right = basic(server.account_sid, server.auth_token)
+    # A proxy on this machine (127.0.0.1) says whom it forwards for: that client is throttled…
+    for _ in range(throttle.MAX_FAILURES):
+        assert request_from("127.0.0.1", server, wrong, "203.0.113.9")[0] == 401
+    assert request_from("127.0.0.1", server, right, "203.0.113.9")[0] == 429
+    # …not the proxy's other clients, nor the proxy.
+    assert request_from("127.0.0.1", server, right, "203.0.113.10")[0] == 200
+    assert request_from("127.0.0.1", server, right)[0] == 200
+    assert "from 203.0.113.9: that address is refused" in server.log()
+    # From an address that is no proxy of this server, the header is not believed.
+    for _ in range(throttle.MAX_FAILURES):
+        assert request_from("127.0.0.2", server, wrong, "198.51.100.1")[0] == 401
+    assert request_from("127.0.0.2", server, right, "198.51.100.2")[0] == 429
     assert server.stop() == 0
 
 

@@ -135,3 +135,16 @@ def test_a_database_locked_for_too_long_answers_503_with_retry_after(tmp_path):
         holder.close()
     assert raw_request(server.url, "POST", "/v1/Conversations", b"", auth=server.auth)[0] == 201
     assert server.stop() == 0
+
+
+def test_an_existing_database_open_to_others_is_served_with_a_warning(tmp_path):
+    db = tmp_path / "shared.db"
+    sqlite3.connect(db).close()
+    db.chmod(0o644)
+    server = start_server(db)
+    try:
+        assert f"warning: {db} is open to other users (mode 0644): they can read every " \
+               f"conversation; chmod 600 {db}" in server.log()
+        assert mode(db) == 0o644  # its owner's choice, named but not changed
+    finally:
+        assert server.stop() == 0

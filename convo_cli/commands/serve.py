@@ -50,6 +50,8 @@ def run_serve(opts: ServeOptions, deps: Factory) -> int:
             if public_url:
                 deps.io.info(f"convo serve: URLs in answers start with {public_url}")
             deps.io.info(f"convo serve: account {account.sid}, auth token in {account.where}")
+            for path in (db, f"{db}-wal", f"{db}-shm"):
+                _warn_if_open(deps, path)
             if not tls and not _is_loopback(sock.getsockname()[0]):
                 deps.io.info(f"convo serve: warning: plain HTTP on {opts.host}: the account's "
                              "credentials (HTTP Basic) and every message cross the network in "
@@ -57,6 +59,17 @@ def run_serve(opts: ServeOptions, deps: Factory) -> int:
             code = server.run(app, sock, tls=tls, max_connections=opts.max_connections)
     deps.io.info("convo serve: stopped")
     return code
+
+
+def _warn_if_open(deps: Factory, path: str) -> None:
+    """convo creates its files 0600; one made otherwise is used, but not silently."""
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        return
+    if mode & 0o077:
+        deps.io.info(f"convo serve: warning: {path} is open to other users (mode {mode:04o}): "
+                     f"they can read every conversation; chmod 600 {path}")
 
 
 def _tls_files(opts: ServeOptions) -> tuple[str, str] | None:

@@ -41,6 +41,8 @@ BODY_TOO_LARGE = 20413
 # twice as long each time up to 250 ms apart, for 10 s in all (SQLite's busy timeout for
 # convo's other processes); then 503 with Retry-After.
 BUSY_FIRST_DELAY, BUSY_MAX_DELAY, BUSY_WAIT = 0.005, 0.25, 10.0
+# The addresses whose X-Forwarded-For and X-Forwarded-Proto headers are believed.
+TRUSTED_PROXIES = "127.0.0.1,::1"
 INSTALL_HINT = "convo serve needs uvicorn: pip install 'convo[serve]'"
 
 if TYPE_CHECKING:
@@ -369,6 +371,10 @@ def run(app: App, sock: socket.socket, *, tls: tuple[str, str] | None = None,
     config = uvicorn.Config(app, http=protocol, lifespan="off", ws="none", log_config=None,
                             log_level="warning", access_log=False, server_header=False,
                             timeout_graceful_shutdown=30, timeout_keep_alive=guard.IDLE_TIMEOUT,
+                            # A proxy on this machine (TLS in front) passes the client's
+                            # address in X-Forwarded-For, for the login throttle and the log;
+                            # from anywhere else the header is ignored.
+                            proxy_headers=True, forwarded_allow_ips=TRUSTED_PROXIES,
                             ssl_certfile=tls[0] if tls else None,
                             ssl_keyfile=tls[1] if tls else None)
     # uvicorn catches both signals while it serves, shuts down gracefully, then raises the
