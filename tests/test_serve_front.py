@@ -104,26 +104,52 @@ def test_idle_and_trickling_connections_are_closed_and_never_keep_a_client_out(s
     client.close()
 
 
-def test_beyond_the_connection_limit_new_connections_get_503_and_a_log_line(tmp_path):
-    server = start_server(tmp_path / "full.db", "--max-connections", "20")
+def test_at_the_connection_limit_idle_connections_make_room_for_a_new_client(tmp_path):
+    server = start_server(tmp_path / "full.db", "--max-connections", "5")
     host, port = address(server)
-    held = []
+    idle = [socket.create_connection((host, port)) for _ in range(5)]
+    slow = socket.create_connection((host, port))
+    slow.sendall(b"GET /v1/Conversations HTTP/1.1\r\n")  # one more: a slow head
     try:
-        for _ in range(20):  # each answered once, so the server holds it: then kept idle
-            held.append(http.client.HTTPConnection(host, port, timeout=30))
-            held[-1].request("GET", "/v1/Conversations")
-            assert held[-1].getresponse().read() and held[-1].sock is not None
+        for n in range(10):  # each new connection takes an idle one's place
+            client = server.client()
+            client.create_conversation(unique_name=f"room-{n}")
+            client.close()
+        assert "connection limit reached (5 open): the longest idle or slowest are closed " \
+               "to make room" in server.log()
+        assert b"" in {read_until_closed(sock) for sock in idle}
+    finally:
+        for sock in [*idle, slow]:
+            sock.close()
+    assert server.stop() == 0
+
+
+def test_at_the_connection_limit_with_every_connection_busy_new_ones_get_503(tmp_path):
+    import sqlite3
+    import threading
+
+    server = start_server(tmp_path / "busy.db", "--max-connections", "5")
+    host, port = address(server)
+    holder = sqlite3.connect(server.db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the writes below wait: their connections are busy
+    writers = [threading.Thread(target=raw_request, args=(
+        server.url, "POST", "/v1/Conversations", b"", None, server.auth)) for _ in range(5)]
+    try:
+        for writer in writers:
+            writer.start()
+        time.sleep(1)  # for the server to read them (their wait lasts 10 s)
         with socket.create_connection((host, port)) as extra:
             answer = read_until_closed(extra)
         assert status_of(answer) == 503 and b"retry-after: 1" in answer.lower()
         assert b"too many connections" in answer
-        assert "connection limit reached (20 open)" in server.log()
+        assert "connection limit reached (5 open, all busy)" in server.log()
     finally:
-        for sock in held:
-            sock.close()
-    # Once they are gone a client is served again.
-    client = server.client()
-    assert client.create_conversation(unique_name="after").unique_name == "after"
+        holder.execute("ROLLBACK")
+        holder.close()
+        for writer in writers:
+            writer.join(60)
+    client = server.client()  # once they are answered a client is served again
+    assert len(list(client.list_conversations())) == 5
     client.close()
     assert server.stop() == 0
 

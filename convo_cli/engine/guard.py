@@ -25,9 +25,14 @@ REQUEST_DEADLINE = 10.0
 # A connection with no request in progress (just opened, or after a response) is closed
 # after this long without a byte.
 IDLE_TIMEOUT = 5.0
-# Open connections at once; the next one is answered 503 and closed. Kept well below the
-# process's open-file limit (raised at start), so the server can always accept and answer.
+# Open connections at once. Kept well below the process's open-file limit (raised at
+# start), so that the server can always accept and answer. At the limit a new connection
+# takes the place of the one idle longest, or reading a request slowly longest; when every
+# one is busy being answered, it is answered 503 and closed.
 MAX_CONNECTIONS = 1000
+# A request still arriving after this long is slow (a real client sends its head in one
+# packet): its connection may be closed to make room at the limit.
+SLOW_START = 1.0
 # A refused or timed-out connection is logged at most once in this many seconds per kind,
 # with a count of those since, so that a flood does not flood the log too.
 NOTICE_INTERVAL = 10.0
@@ -84,23 +89,48 @@ def protocol_class(notices: Notices, max_connections: int = MAX_CONNECTIONS) -> 
             # Checked by a sweep once a second rather than by a timer per request, which
             # cost about 5% of a simple request's CPU time.
             self._started: float | None = None
+            self._idle_since = 0.0  # loop time since which no request is in progress
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             if not GuardedProtocol.sweeping:
                 GuardedProtocol.sweeping = True
                 self.loop.call_later(1, self._sweep, self.loop, self.connections)
-            if len(self.connections) >= max_connections:
+            if len(self.connections) >= max_connections and not self._make_room():
                 self._refused = True
-                notices.say("full", f"connection limit reached ({max_connections} open): "
-                            "new connections are answered 503 until some close")
+                notices.say("full", f"connection limit reached ({max_connections} open, all "
+                            "busy): new connections are answered 503 until some close")
                 transport.write(FULL)
                 transport.close()
                 return
             super().connection_made(transport)
+            self._idle_since = self.loop.time()
             # uvicorn arms this only after a response: a connection that never sends a
             # byte would otherwise stay open for ever.
             self.timeout_keep_alive_task = self.loop.call_later(
                 self.timeout_keep_alive, self.timeout_keep_alive_handler)
+
+        def _make_room(self) -> bool:
+            """At the limit, close the connection that has been idle longest, or reading a
+            request slowly longest (for over SLOW_START), so that a flood of idle or slow
+            connections cannot keep a new client out. False when every one is busy."""
+            late = self.loop.time() - SLOW_START
+            oldest, since = None, float("inf")
+            for connection in self.connections:
+                if connection._started is not None:
+                    moment = connection._started if connection._started < late else None
+                elif connection.cycle is None or connection.cycle.response_complete:
+                    moment = connection._idle_since
+                else:
+                    moment = None  # its request is being answered
+                if moment is not None and moment < since:
+                    oldest, since = connection, moment
+            if oldest is None:
+                return False
+            notices.say("full", f"connection limit reached ({max_connections} open): the "
+                        "longest idle or slowest are closed to make room")
+            oldest.connections.discard(oldest)  # counted out now; closed just after
+            oldest._refuse(TOO_SLOW if oldest._started is not None else b"", "", "")
+            return True
 
         def connection_lost(self, exc: Exception | None) -> None:
             if self._refused:
@@ -154,6 +184,10 @@ def protocol_class(notices: Notices, max_connections: int = MAX_CONNECTIONS) -> 
             self._head_size = -1
             super().on_headers_complete()
 
+        def on_response_complete(self) -> None:
+            self._idle_since = self.loop.time()
+            super().on_response_complete()
+
         def on_message_complete(self) -> None:
             self._started = None
             self._head_size = 0  # the next request's head, counted from its next read
@@ -170,8 +204,9 @@ def protocol_class(notices: Notices, max_connections: int = MAX_CONNECTIONS) -> 
         def _refuse(self, answer: bytes, kind: str, why: str) -> None:
             if self.transport.is_closing():
                 return
-            client = self.client[0] if self.client else "-"
-            notices.say(kind, f"closed a connection from {client}: {why}")
+            if kind:
+                client = self.client[0] if self.client else "-"
+                notices.say(kind, f"closed a connection from {client}: {why}")
             if answer:
                 self.transport.write(answer)
             self.transport.close()
