@@ -113,9 +113,10 @@ class App:
             self.log(traceback.format_exc())
             status, headers, body = error(500, 20500, "Internal Server Error")
         headers.append((b"content-length", b"%d" % len(body)))
+        # Logged first: once a client has its answer, the log has the line.
+        self._log_request(scope, status, started)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        self._log_request(scope, status, started)
 
     async def _answer(self, scope: Scope, receive: Receive) -> Answer:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
