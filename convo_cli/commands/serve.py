@@ -29,16 +29,16 @@ class ServeOptions(NamedTuple):
 
 def run_serve(opts: ServeOptions, deps: Factory) -> int:
     from convo_cli.config import data_dir
-    from convo_cli.engine import guard, server
+    from convo_cli.engine import guard, runner, server
     from convo_cli.engine.account import load_account
 
-    server.require_uvicorn()
+    runner.require_uvicorn()
     tls = _tls_files(opts)
     public_url = _public_url(opts.public_url) if opts.public_url else None
     guard.raise_file_limit(opts.max_connections)
     db = os.path.abspath(opts.db) if opts.db else str(data_dir(deps.env) / "local.db")
     account = load_account(deps.env, db)
-    with closing(server.listen(opts.host, opts.port)) as sock:
+    with closing(runner.listen(opts.host, opts.port)) as sock:
         url = server.url_of(opts.host, sock.getsockname()[1], "https" if tls else "http")
         with closing(_open_engine(db, url, account.sid)) as engine:
             app = server.App(engine, account.sid, account.token, base_url=url,
@@ -56,7 +56,7 @@ def run_serve(opts: ServeOptions, deps: Factory) -> int:
                 deps.io.info(f"convo serve: warning: plain HTTP on {opts.host}: the account's "
                              "credentials (HTTP Basic) and every message cross the network in "
                              "clear; use --tls-cert and --tls-key, or a TLS proxy in front")
-            code = server.run(app, sock, tls=tls, max_connections=opts.max_connections)
+            code = runner.run(app, sock, tls=tls, max_connections=opts.max_connections)
     deps.io.info("convo serve: stopped")
     return code
 

@@ -9,7 +9,7 @@ The engine runs on the event loop's thread with its one SQLite connection, so re
 answered one at a time: message indexes stay gapless and unique names unique without a lock,
 SQLite never sees two threads, and it measured faster than a thread pool (4.8k message
 writes/s against 2.0k with a connection per thread). It never waits for SQLite's lock on
-that thread: see `App._answer`. uvicorn, an optional extra, is imported in `run` only.
+that thread: see `App._answer`. `runner` runs it on uvicorn.
 """
 
 from __future__ import annotations
@@ -17,11 +17,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import errno
 import hmac
 import json
-import signal
-import socket
 import sys
 import time
 import traceback
@@ -29,7 +26,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from convo_cli.errors import ConvoError, ExitCode, UsageError
 
 # The largest valid request (a 32 KB body and 4 KB of attributes, percent-encoded: up to
 # three bytes each) fits with room to spare; anything bigger is refused before it is read.
@@ -41,9 +37,6 @@ BODY_TOO_LARGE = 20413
 # twice as long each time up to 250 ms apart, for 10 s in all (SQLite's busy timeout for
 # convo's other processes); then 503 with Retry-After.
 BUSY_FIRST_DELAY, BUSY_MAX_DELAY, BUSY_WAIT = 0.005, 0.25, 10.0
-# The addresses whose X-Forwarded-For and X-Forwarded-Proto headers are believed.
-TRUSTED_PROXIES = "127.0.0.1,::1"
-INSTALL_HINT = "convo serve needs uvicorn: pip install 'convo[serve]'"
 
 if TYPE_CHECKING:
     from convo_cli.engine.wire import Engine
@@ -303,89 +296,5 @@ def error(status: int, code: int, message: str,
             json.dumps(body).encode())
 
 
-# Running it.
-
-def require_uvicorn() -> None:
-    try:
-        import httptools  # noqa: F401 - the protocol `guard` builds on
-        import uvicorn  # noqa: F401
-    except ImportError:
-        raise ConvoError(INSTALL_HINT) from None
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket, bound here rather than by uvicorn so that a port in use is one
-    clear line, and `--port 0` can say which port it got."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
-    except socket.gaierror as failure:
-        raise UsageError(f"--host {host}: {failure.strerror}") from None
-    sock = socket.socket(family, kind, proto)
-    # Restart at once after a stop: connections left in TIME_WAIT do not hold the port.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-        sock.listen(2048)
-    except OSError as failure:
-        sock.close()
-        hint = " (is another server running? choose another --port)" \
-            if failure.errno == errno.EADDRINUSE else ""
-        raise ConvoError(f"cannot listen on {url_of(host, port)}: "
-                         f"{failure.strerror or failure}{hint}") from None
-    return sock
-
-
 def url_of(host: str, port: int, scheme: str = "http") -> str:
     return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
-
-
-class _Stop(Exception):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _stop(signum: int, _frame: Any) -> None:
-    raise _Stop(signum)
-
-
-def run(app: App, sock: socket.socket, *, tls: tuple[str, str] | None = None,
-        max_connections: int = 1000) -> int:
-    """Serve until SIGINT or SIGTERM; requests in flight complete first (uvicorn's graceful
-    shutdown). Exit code: 0 after SIGTERM (a service manager's stop), 130 after SIGINT.
-    `tls`: the certificate and key files (checked with `guard.check_tls` first)."""
-    import logging
-
-    import uvicorn
-
-    from convo_cli.engine import guard
-
-    stream = logging.StreamHandler(sys.stderr)
-    stream.setFormatter(logging.Formatter("convo serve: %(message)s"))
-    for name in ("uvicorn.error", "convo.engine"):
-        logger = logging.getLogger(name)
-        logger.addHandler(stream)
-        logger.propagate = False
-    # A stop waits for the requests in flight, but not forever for a client that trickles.
-    protocol = guard.protocol_class(guard.Notices(app.log), max_connections)
-    config = uvicorn.Config(app, http=protocol, lifespan="off", ws="none", log_config=None,
-                            log_level="warning", access_log=False, server_header=False,
-                            timeout_graceful_shutdown=30, timeout_keep_alive=guard.IDLE_TIMEOUT,
-                            # A proxy on this machine (TLS in front) passes the client's
-                            # address in X-Forwarded-For, for the login throttle and the log;
-                            # from anywhere else the header is ignored.
-                            proxy_headers=True, forwarded_allow_ips=TRUSTED_PROXIES,
-                            ssl_certfile=tls[0] if tls else None,
-                            ssl_keyfile=tls[1] if tls else None)
-    # uvicorn catches both signals while it serves, shuts down gracefully, then raises the
-    # signal again: these handlers turn that into a return.
-    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-        return ExitCode.OK
-    except _Stop as stop:
-        return ExitCode.INTERRUPTED if stop.signum == signal.SIGINT else ExitCode.OK
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
