@@ -242,3 +242,53 @@ def test_a_configured_auth_token_shorter_than_16_characters_is_refused(tmp_path,
                                  "16 characters")
     assert result.err.count("\n") == 1
     assert not (tmp_path / "x.db").exists()
+
+
+def test_more_connections_than_the_process_may_open_files_is_refused_at_start(tmp_path):
+    import resource
+    import subprocess
+    import sys
+
+    from server_helpers import server_env
+
+    def few_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "convo_cli", "serve", "--port", "0", "--db", str(tmp_path / "x.db"),
+         "--max-connections", "1000"], env=server_env(), capture_output=True, text=True,
+        preexec_fn=few_files, timeout=60)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"convo: error: --max-connections 1000 needs "
+                             f"{1000 + guard.SPARE_FILES} open files, and this process may "
+                             "open 256 (ulimit -n)\n")
+
+
+def test_the_open_file_limit_is_raised_as_far_as_the_connections_need(tmp_path):
+    import re
+    import resource
+    import subprocess
+    import sys
+
+    from server_helpers import LISTENING, server_env
+
+    def few_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096))
+
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "convo_cli", "serve", "--port", "0", "--db",
+             str(tmp_path / "x.db")], env=server_env(), stdout=out, stderr=out,
+            preexec_fn=few_files)
+    try:
+        while not (found := LISTENING.search(log.read_text())):
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.05)
+        assert raw_request(found.group(1), "GET", "/v1/Conversations")[0] == 401  # serving
+        limits = open(f"/proc/{process.pid}/limits").read()
+        soft = re.search(r"^Max open files\s+(\d+)\s+(\d+)", limits, re.M)
+        assert soft and int(soft.group(1)) == guard.MAX_CONNECTIONS + guard.SPARE_FILES, limits
+    finally:
+        process.terminate()
+        assert process.wait(30) == 0

@@ -156,8 +156,9 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
 
         Clients authenticate with HTTP Basic: the account SID and its auth token.
 
-        Those are $CONVO_SERVE_ACCOUNT_SID and $CONVO_SERVE_AUTH_TOKEN when set, or else
-        generated on the first start and kept beside the database, in DB.credentials.json.
+        Those are $CONVO_SERVE_ACCOUNT_SID and $CONVO_SERVE_AUTH_TOKEN (16 characters at
+        least) when set, or else generated on the first start and kept beside the database,
+        in DB.credentials.json (mode 0600). Failed logins are throttled per address.
 
         One line per request goes to standard error. SIGINT or SIGTERM stops it gracefully.
         Beyond loopback, serve HTTPS (--tls-cert, --tls-key) or put a TLS proxy in front.
