@@ -239,16 +239,23 @@ SPARE_FILES = 64
 
 
 def raise_file_limit(max_connections: int) -> None:
-    """Raise the soft open-file limit as far as `max_connections` needs (each connection is
-    a file); a server that runs out of files cannot even accept a connection to refuse it."""
+    """Raise the soft open-file limit to the hard one: each connection is a file, a server
+    that runs out of files cannot even accept a connection to refuse it, and connections
+    still in their TLS handshake are not counted by the limit yet."""
     import resource
 
     from convo_cli.errors import UsageError
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     needed = max_connections + SPARE_FILES
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        if hard != resource.RLIM_INFINITY and hard < needed:
-            raise UsageError(f"--max-connections {max_connections} needs {needed} open files, "
-                             f"and this process may open {hard} (ulimit -n)")
-        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise UsageError(f"--max-connections {max_connections} needs {needed} open files, "
+                         f"and this process may open {hard} (ulimit -n)")
+    wanted = min(hard, 1 << 20) if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError):  # above the kernel's own ceiling (fs.nr_open)
+        if soft < needed:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
