@@ -50,8 +50,7 @@ def run_serve(opts: ServeOptions, deps: Factory) -> int:
             if public_url:
                 deps.io.info(f"convo serve: URLs in answers start with {public_url}")
             deps.io.info(f"convo serve: account {account.sid}, auth token in {account.where}")
-            for path in (db, f"{db}-wal", f"{db}-shm"):
-                _warn_if_open(deps, path)
+            _warn_if_open(deps, db)  # (its -wal and -shm files take its mode)
             if not tls and not _is_loopback(sock.getsockname()[0]):
                 deps.io.info(f"convo serve: warning: plain HTTP on {opts.host}: the account's "
                              "credentials (HTTP Basic) and every message cross the network in "
