@@ -39,8 +39,8 @@ def test_a_hostile_host_header_never_reaches_a_url(served):
 def test_public_url_is_the_base_of_every_url(tmp_path):
     server = start_server(tmp_path / "public.db", "--public-url", "https://chat.example.com/convo/")
     try:
+        two_conversations(server)  # (and the start-up lines are all written by then)
         assert "URLs in answers start with https://chat.example.com/convo" in server.log()
-        two_conversations(server)
         for host in (None, "evil.example", server.url.split("//")[1]):
             _, _, page = raw_request(server.url, "GET", "/v1/Conversations?PageSize=1",
                                      headers={"Host": host} if host else {}, auth=server.auth)
@@ -143,6 +143,7 @@ def test_an_existing_database_open_to_others_is_served_with_a_warning(tmp_path):
     db.chmod(0o644)
     server = start_server(db)
     try:
+        assert raw_request(server.url, "GET", "/v1/Conversations")[0] == 401  # serving
         assert f"warning: {db} is open to other users (mode 0644): they can read every " \
                f"conversation; chmod 600 {db}" in server.log()
         assert mode(db) == 0o644  # its owner's choice, named but not changed

@@ -138,13 +138,13 @@ def test_bad_certificate_files_are_one_line_and_exit_2(tmp_path):
 def test_plain_http_beyond_loopback_warns_of_credentials_in_clear(tmp_path):
     server = start_server(tmp_path / "open.db", "--host", "0.0.0.0", env=server_env())
     try:
-        assert "warning: plain HTTP on 0.0.0.0: the account's credentials (HTTP Basic) " \
-               "and every message cross the network in clear" in server.log()
         # Bound to every interface, URLs name the address a connection came in on, never
         # a Host header's.
         local = server.url.replace("0.0.0.0", "127.0.0.1")
         status, _, body = raw_request(local, "POST", "/v1/Conversations", b"",
                                       {"Host": "evil.example"}, auth=server.auth)
         assert status == 201 and body["url"].startswith(f"{local}/v1/Conversations/CH")
+        assert "warning: plain HTTP on 0.0.0.0: the account's credentials (HTTP Basic) " \
+               "and every message cross the network in clear" in server.log()
     finally:
         assert server.stop() == 0
