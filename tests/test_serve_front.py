@@ -55,6 +55,12 @@ def test_a_head_over_the_limit_is_answered_431_and_closed_whole_or_in_pieces(ser
             answer = read_until_closed(sock)
         assert status_of(answer) == 431
         assert json.loads(answer.partition(b"\r\n\r\n")[2])["code"] == 20431
+    # A head too large behind a good request in the same packet (pipelined).
+    with socket.create_connection((host, port)) as sock:
+        sock.sendall(b"GET /v1/Conversations HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"GET /v1/Conversations HTTP/1.1\r\nHost: x\r\n" + big + b"\r\n")
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 401 ") and b"HTTP/1.1 431 " in answer
     # A long URL counts too; a head just under the limit is served as usual.
     with socket.create_connection((host, port)) as sock:
         sock.sendall(b"GET /" + b"a" * (guard.MAX_HEAD + 1) + b" HTTP/1.1\r\nHost: x\r\n\r\n")

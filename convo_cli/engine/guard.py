@@ -90,6 +90,7 @@ def protocol_class(notices: Notices, max_connections: int = MAX_CONNECTIONS) -> 
             # cost about 5% of a simple request's CPU time.
             self._started: float | None = None
             self._idle_since = 0.0  # loop time since which no request is in progress
+            self._refusal: bytes | None = None  # to send once the answer in flight is out
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             if not GuardedProtocol.sweeping:
@@ -175,17 +176,22 @@ def protocol_class(notices: Notices, max_connections: int = MAX_CONNECTIONS) -> 
                 self._refuse(TOO_LARGE, "large", "request head over the limit")
 
         def on_headers_complete(self) -> None:
-            # A whole head that arrived in one read can be over the limit too: count what
-            # it holds (the bytes of this read may include a body).
-            size = len(self.url) + sum(len(k) + len(v) + 4 for k, v in self.headers)
-            if size > MAX_HEAD:
-                self._head_size = size
-                raise ValueError("request head too large")  # stops the parser
+            # The bytes read for this head so far bound its size, unless it came after
+            # another request in the same read (counted from 0 then) or the reads held
+            # more than the limit (a body too, perhaps): then count what the head holds.
+            if self._head_size == 0 or self._head_size > MAX_HEAD:
+                size = len(self.url) + sum(len(k) + len(v) + 4 for k, v in self.headers)
+                if size > MAX_HEAD:
+                    self._head_size = size
+                    raise ValueError("request head too large")  # stops the parser
             self._head_size = -1
             super().on_headers_complete()
 
         def on_response_complete(self) -> None:
             self._idle_since = self.loop.time()
+            if self._refusal is not None and not self.transport.is_closing():
+                self.transport.write(self._refusal)
+                self.transport.close()
             super().on_response_complete()
 
         def on_message_complete(self) -> None:
@@ -195,11 +201,7 @@ def protocol_class(notices: Notices, max_connections: int = MAX_CONNECTIONS) -> 
 
         def _too_slow(self) -> None:
             self._started = None
-            cycle = self.cycle
-            # A response may be on its way for an earlier (pipelined) request: no 408 then.
-            answer = TOO_SLOW if cycle is None or cycle.response_complete \
-                or not cycle.response_started else b""
-            self._refuse(answer, "slow", f"request not complete within {REQUEST_DEADLINE:g} s")
+            self._refuse(TOO_SLOW, "slow", f"request not complete within {REQUEST_DEADLINE:g} s")
 
         def _refuse(self, answer: bytes, kind: str, why: str) -> None:
             if self.transport.is_closing():
@@ -207,6 +209,14 @@ def protocol_class(notices: Notices, max_connections: int = MAX_CONNECTIONS) -> 
             if kind:
                 client = self.client[0] if self.client else "-"
                 notices.say(kind, f"closed a connection from {client}: {why}")
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete and (
+                    self._head_size != -1 or cycle.response_started):
+                # An earlier (pipelined) request's answer is still to come: it goes out
+                # first, then this one, and the connection closes; nothing more is read.
+                self._refusal = answer
+                self.flow.pause_reading()
+                return
             if answer:
                 self.transport.write(answer)
             self.transport.close()
