@@ -149,7 +149,8 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
             "behind a proxy).")] = None,
         max_connections: Annotated[int, typer.Option(
             "--max-connections", min=1, max=100_000, metavar="N",
-            help="Open connections at once; more are answered 503.")] = 1000,
+            help="Open connections at once; beyond, the longest idle one is closed (503 when "
+            "all are busy).")] = 1000,
     ) -> int:
         """Serve the built-in engine over HTTP, for other convo users and Twilio's libraries.
 
