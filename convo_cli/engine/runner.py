@@ -77,10 +77,10 @@ def run(app: App, sock: socket.socket, *, tls: tuple[str, str] | None = None,
         logger = logging.getLogger(name)
         logger.addHandler(stream)
         logger.propagate = False
-    # A stop waits for the requests in flight, but not forever for a client that trickles.
     protocol = guard.protocol_class(guard.Notices(app.log), max_connections)
     config = uvicorn.Config(app, http=protocol, lifespan="off", ws="none", log_config=None,
                             log_level="warning", access_log=False, server_header=False,
+                            # A stop waits for the requests in flight, not for ever.
                             timeout_graceful_shutdown=30, timeout_keep_alive=guard.IDLE_TIMEOUT,
                             # A proxy on this machine (TLS in front) passes the client's
                             # address in X-Forwarded-For, for the login throttle and the log;

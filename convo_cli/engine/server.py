@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-
 # The largest valid request (a 32 KB body and 4 KB of attributes, percent-encoded: up to
 # three bytes each) fits with room to spare; anything bigger is refused before it is read.
 MAX_BODY = 256 * 1024
