@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from convo_cli.engine.throttle import LoginThrottle, client_key
+
 # The largest valid request (a 32 KB body and 4 KB of attributes, percent-encoded: up to
 # three bytes each) fits with room to spare; anything bigger is refused before it is read.
 MAX_BODY = 256 * 1024
@@ -79,8 +81,6 @@ class App:
     def __init__(self, engine: Engine, account_sid: str, auth_token: str, *, base_url: str,
                  public_url: str | None = None, rate_limit: int | None = None,
                  log: Callable[[str], Any] | None = None) -> None:
-        from convo_cli.engine.throttle import LoginThrottle
-
         self.engine = engine
         self._user, self._password = account_sid.encode(), auth_token.encode()
         self.base_url = base_url.rstrip("/")
@@ -157,8 +157,6 @@ class App:
         credentials = _credentials(header)
         if credentials is None:
             return _unauthorized()  # nothing was tried: not counted
-        from convo_cli.engine.throttle import client_key
-
         user, password = credentials
         right_user = hmac.compare_digest(user, self._user)
         client = scope.get("client")
