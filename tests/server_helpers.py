@@ -25,7 +25,7 @@ from typing import Any
 from convo_cli.api import Client
 from convo_cli.api.http import HttpTransport
 
-LISTENING = re.compile(r"^convo serve: .* on (http://[^\s,]+)", re.MULTILINE)
+LISTENING = re.compile(r"^convo serve: .* on (https?://[^\s,]+)", re.MULTILINE)
 
 
 @dataclass

@@ -307,6 +307,7 @@ def test_half_or_malformed_credentials_in_the_environment_are_usage_errors(tmp_p
 
 def test_a_damaged_credentials_file_is_named(tmp_path):
     (tmp_path / "x.db.credentials.json").write_text("{not json")
+    (tmp_path / "x.db.credentials.json").chmod(0o600)
     result = convo("serve", "--port", "0", "--db", str(tmp_path / "x.db"))
     assert result.code == 1
     assert result.err.startswith(f"convo: error: {tmp_path / 'x.db.credentials.json'} is not a "

@@ -83,8 +83,11 @@ class HttpTransport:
                     self.sleep(self._backoff(attempt))
                     attempt += 1
                     continue
+                hint = "; to trust a private CA, set SSL_CERT_FILE to its certificate" \
+                    if _untrusted(error) else ""
                 raise TransportError(f"cannot reach {self.base_url}: "
-                                     f"{error or 'the connection failed'}", url=url) from error
+                                     f"{error or 'the connection failed'}{hint}",
+                                     url=url) from error
             response = Response(answer.status_code, answer.content,
                                 {k.lower(): v for k, v in answer.headers.items()})
             retryable = response.status == 429 or (response.status == 503 and idempotent)
@@ -99,8 +102,9 @@ class HttpTransport:
     def _may_retry(self, error: Exception, idempotent: bool) -> bool:
         if isinstance(error, self._httpx.ConnectError):
             # The connection never opened, so the request was not sent; but a host name
-            # that does not exist will not exist in a second either.
-            return not _unknown_host(error)
+            # that does not exist will not exist in a second either, nor will a
+            # certificate become trusted.
+            return not (_unknown_host(error) or _untrusted(error))
         # The connection dropped: the request may have been processed, so only one that
         # is safe to repeat is.
         return idempotent and isinstance(error, (self._httpx.NetworkError,
@@ -141,6 +145,17 @@ def _unknown_host(error: BaseException | None) -> bool:
 
     while error is not None:
         if isinstance(error, socket.gaierror) and error.errno == socket.EAI_NONAME:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _untrusted(error: BaseException | None) -> bool:
+    import ssl
+
+    while error is not None:
+        if isinstance(error, ssl.SSLCertVerificationError) or \
+                "CERTIFICATE_VERIFY_FAILED" in str(error):
             return True
         error = error.__cause__ or error.__context__
     return False

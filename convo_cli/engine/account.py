@@ -18,6 +18,9 @@ from typing import NamedTuple
 from convo_cli.errors import ConvoError, UsageError
 
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+# The shortest auth token accepted: anything shorter is guessable (Twilio's are 32 hex
+# digits, and so are the ones generated here).
+MIN_TOKEN = 16
 SID_VARIABLE, TOKEN_VARIABLE = "CONVO_SERVE_ACCOUNT_SID", "CONVO_SERVE_AUTH_TOKEN"
 
 
@@ -38,6 +41,10 @@ def load_account(env: Mapping[str, str], db_path: str) -> Account:
             raise UsageError(f"set both {SID_VARIABLE} and {TOKEN_VARIABLE}, or neither")
         if not ACCOUNT_SID.match(sid):
             raise UsageError(f"{SID_VARIABLE} must be AC followed by 32 hexadecimal digits")
+        if len(token.strip()) < MIN_TOKEN:
+            raise UsageError(f"{TOKEN_VARIABLE} is too short: at least {MIN_TOKEN} characters "
+                             "(generate one with: python3 -c 'import secrets; "
+                             "print(secrets.token_hex(16))')")
         return Account(sid, token, f"${TOKEN_VARIABLE}")
     path = credentials_path(db_path)
     try:
@@ -69,6 +76,11 @@ def load_account(env: Mapping[str, str], db_path: str) -> Account:
 def _read(path: str) -> Account:
     try:
         with open(path, encoding="utf-8") as file:
+            mode = os.fstat(file.fileno()).st_mode & 0o777
+            if mode & 0o077:
+                # The token in it is the whole account's key.
+                raise UsageError(f"{path} is open to other users (mode {mode:04o}); "
+                                 f"make it private: chmod 600 {path}")
             data = json.load(file)
         sid, token = data["account_sid"], data["auth_token"]
     except FileNotFoundError:
@@ -79,7 +91,8 @@ def _read(path: str) -> Account:
     except (ValueError, KeyError, TypeError):
         raise ConvoError(f"{path} is not a credentials file (expected JSON with account_sid "
                          "and auth_token); move it away to generate new credentials") from None
-    if not (isinstance(sid, str) and ACCOUNT_SID.match(sid) and isinstance(token, str) and token):
+    if not (isinstance(sid, str) and ACCOUNT_SID.match(sid) and isinstance(token, str)
+            and len(token.strip()) >= MIN_TOKEN):
         raise ConvoError(f"{path}: account_sid must be AC followed by 32 hexadecimal digits "
-                         "and auth_token a non-empty string")
+                         f"and auth_token a string of at least {MIN_TOKEN} characters")
     return Account(sid, token, path)

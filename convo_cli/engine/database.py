@@ -29,6 +29,7 @@ def connect(path: str, busy_timeout_ms: int) -> tuple[sqlite3.Connection, bool]:
     _make_directory(os.path.dirname(path))
     if os.path.isdir(path):
         raise UnusableDatabase(f"{path} is a directory, not a convo database")
+    _create_private(path)
     if os.path.exists(path) and not _writable(path):
         return _open_read_only(path, busy_timeout_ms), True
     db = None
@@ -42,6 +43,16 @@ def connect(path: str, busy_timeout_ms: int) -> tuple[sqlite3.Connection, bool]:
             raise unusable(path, error) from None
         return _open_read_only(path, busy_timeout_ms), True  # a read-only mount, even for root
     return db, False
+
+
+def _create_private(path: str) -> None:
+    """A new database file is created 0600 (messages are private), before SQLite opens it:
+    SQLite gives its -wal and -shm files the database file's mode. An existing file keeps
+    the mode its owner gave it."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        pass  # it exists, or SQLite's own open names the problem (no permission…)
 
 
 def check_version(db: sqlite3.Connection, path: str, known: int, *, read_only: bool) -> int:

@@ -1,32 +1,32 @@
 """`convo serve`'s HTTP side: a raw ASGI app around `Engine.handle`, run on uvicorn.
 
 No web framework: the engine already routes and speaks Twilio's wire format, so this layer
-only checks what HTTP adds (credentials, body size, write rate), gives the engine the base
-URL the client used, and logs one line per request.
+only checks what HTTP adds (credentials and failed logins, body size, write rate), gives the
+engine the base URL of its answers, and logs one line per request. The connection limits
+(head size, deadlines, connection count) are in `guard`.
 
 The engine runs on the event loop's thread with its one SQLite connection, so requests are
 answered one at a time: message indexes stay gapless and unique names unique without a lock,
 SQLite never sees two threads, and it measured faster than a thread pool (4.8k message
-writes/s against 2.0k with a connection per thread). uvicorn, an optional extra, is imported
-in `run` only.
+writes/s against 2.0k with a connection per thread). It never waits for SQLite's lock on
+that thread: see `App._answer`. `runner` runs it on uvicorn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-import errno
 import hmac
 import json
-import signal
-import socket
 import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from convo_cli.errors import ConvoError, ExitCode, UsageError
+from convo_cli.engine.throttle import LoginThrottle, client_key
 
 # The largest valid request (a 32 KB body and 4 KB of attributes, percent-encoded: up to
 # three bytes each) fits with room to spare; anything bigger is refused before it is read.
@@ -34,7 +34,10 @@ MAX_BODY = 256 * 1024
 # Twilio documents no error code for a body too large: this one follows its pattern of
 # 20000 + the HTTP status (20404, 20429).
 BODY_TOO_LARGE = 20413
-INSTALL_HINT = "convo serve needs uvicorn: pip install 'convo[serve]'"
+# A write that finds the database locked by another process is retried after 5 ms, then
+# twice as long each time up to 250 ms apart, for 10 s in all (SQLite's busy timeout for
+# convo's other processes); then 503 with Retry-After.
+BUSY_FIRST_DELAY, BUSY_MAX_DELAY, BUSY_WAIT = 0.005, 0.25, 10.0
 
 if TYPE_CHECKING:
     from convo_cli.engine.wire import Engine
@@ -44,7 +47,6 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
-_HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
 # Control characters (C0 and C1) in a logged request line are shown, not sent to a terminal.
 _CONTROL = {i: f"\\x{i:02x}" for i in (*range(0x20), *range(0x7f, 0xa0))}
 
@@ -68,14 +70,25 @@ class RateLimit:
 
 
 class App:
-    """The ASGI application: `App(engine, account_sid, auth_token, base_url=…)`."""
+    """The ASGI application: `App(engine, account_sid, auth_token, base_url=…)`.
+
+    `base_url` is the listening address; `public_url`, when given, is the base of every URL
+    in answers. Without it a request's Host header is used only when it names the listening
+    address (or localhost with the listening port), so that `Host: evil.example` never
+    becomes a `next_page_url` that the twilio library follows with the account's
+    credentials."""
 
     def __init__(self, engine: Engine, account_sid: str, auth_token: str, *, base_url: str,
-                 rate_limit: int | None = None, log: Callable[[str], Any] | None = None) -> None:
+                 public_url: str | None = None, rate_limit: int | None = None,
+                 log: Callable[[str], Any] | None = None) -> None:
         self.engine = engine
         self._user, self._password = account_sid.encode(), auth_token.encode()
-        self.base_url = base_url  # the bind address: when a request names no usable Host
+        self.base_url = base_url.rstrip("/")
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self._hosts = _own_hosts(self.base_url)
+        self._wildcard = urlsplit(self.base_url).hostname in ("0.0.0.0", "::")
         self.limit = RateLimit(rate_limit) if rate_limit else None
+        self.logins = LoginThrottle()
         self._log = log or sys.stderr.write
         self._second, self._stamp = -1, ""
 
@@ -92,15 +105,16 @@ class App:
             self.log(traceback.format_exc())
             status, headers, body = error(500, 20500, "Internal Server Error")
         headers.append((b"content-length", b"%d" % len(body)))
+        # Logged first: once a client has its answer, the log has the line.
+        self._log_request(scope, status, started)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        self._log_request(scope, status, started)
 
     async def _answer(self, scope: Scope, receive: Receive) -> Answer:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        if not self._authorized(headers.get("authorization")):
-            return error(401, 20003, "Authenticate",
-                         [(b"www-authenticate", b'Basic realm="Twilio API"')])
+        refused = self._authenticate(scope, headers.get("authorization"))
+        if refused is not None:
+            return refused
         method = scope["method"]
         body = b""
         if method == "POST":  # the engine reads no other method's body
@@ -119,28 +133,68 @@ class App:
                 return error(429, 20429, f"Too Many Requests: more than "
                              f"{self.limit.per_second} writes per second to this {scope_}",
                              [(b"retry-after", b"1")])
-        status, pairs, payload = self.engine.handle(
-            method, path, _text(scope["query_string"]), body, headers,
-            base_url=self._base_url(scope, headers.get("host")))
+        base_url = self._base_url(scope, headers.get("host"))
+        query = _text(scope["query_string"])
+        # The served engine waits for no lock (busy timeout 0): a wait on this thread would
+        # stop every other request, reads and 401s included. When another process holds
+        # the write lock it answers 503 having changed nothing (its transaction could not
+        # begin), and the wait happens here, while other requests are served.
+        delay, waited = BUSY_FIRST_DELAY, 0.0
+        while True:
+            status, pairs, payload = self.engine.handle(method, path, query, body, headers,
+                                                        base_url=base_url)
+            # Busy (503 with Retry-After) is worth waiting for; a read-only database is not.
+            busy = status == 503 and any(name == "Retry-After" for name, _ in pairs)
+            if not busy or waited >= BUSY_WAIT:
+                break
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, BUSY_MAX_DELAY)
         return status, [(k.lower().encode(), v.encode()) for k, v in pairs], payload
 
-    def _authorized(self, header: str | None) -> bool:
-        if header is None or header[:6].lower() != "basic ":
-            return False
-        try:
-            user, _, password = base64.b64decode(header[6:].strip(), validate=True).partition(b":")
-        except (binascii.Error, ValueError):
-            return False
+    def _authenticate(self, scope: Scope, header: str | None) -> Answer | None:
+        """None when the credentials are right; else the answer: 401, or 429 for an
+        address refused after failed logins (checked first: while refused, even the right
+        password is not tried, so guessing on gains nothing)."""
+        credentials = _credentials(header)
+        if credentials is None:
+            return _unauthorized()  # nothing was tried: not counted
+        user, password = credentials
+        right_user = hmac.compare_digest(user, self._user)
+        client = scope.get("client")
+        # Every other account SID is one key: guesses at those cannot push this account's
+        # count out of the throttle's table.
+        key = (client_key(client[0]) if client else "-",
+               self._user.decode() if right_user else "another account")
+        wait = self.logins.retry_after(key)
+        if wait:
+            return error(429, 20429, "Too Many Requests: too many failed logins from this "
+                         f"address; retry after {wait} seconds",
+                         [(b"retry-after", b"%d" % wait)])
         # Both compared in constant time, and both always: the timing tells nothing.
-        return hmac.compare_digest(user, self._user) & hmac.compare_digest(password, self._password)
+        if right_user & hmac.compare_digest(password, self._password):
+            self.logins.succeeded(key)
+            return None
+        lockout = self.logins.failed(key)
+        if lockout:
+            self.log(f"convo serve: failed logins to {key[1]} from {key[0]}: that address "
+                     f"is refused for {lockout:.0f} s\n")
+        return _unauthorized()
 
     def _base_url(self, scope: Scope, host: str | None) -> str:
-        """The URL the client used, so that `url`, `links` and paging URLs work from where
-        it is (twilio-python follows `next_page_url` verbatim). A missing or odd Host header
-        (one that could not be part of a URL) gets the bind address instead."""
-        if not host or not _HOST_CHARACTERS.issuperset(host):
-            return self.base_url
-        return f"{scope.get('scheme', 'http')}://{host}"
+        """The base of the URLs in an answer (`url`, `links`, paging URLs, which
+        twilio-python follows verbatim): --public-url; else the Host header when it names
+        this server; else the listening address (for a wildcard bind, the address the
+        connection came in on)."""
+        if self.public_url:
+            return self.public_url
+        scheme = scope.get("scheme", "http")
+        if host and host.lower() in self._hosts:
+            return f"{scheme}://{host}"
+        server = scope.get("server")
+        if self._wildcard and server:
+            return url_of(server[0], server[1], scheme)
+        return self.base_url
 
     def _log_request(self, scope: Scope, status: int, started: float) -> None:
         now = int(time.time())
@@ -160,6 +214,35 @@ class App:
             self._log(text)
         except (OSError, ValueError):
             pass  # standard error closed (`convo serve 2>&1 | head`): serve on, unlogged
+
+
+def _unauthorized() -> Answer:
+    return error(401, 20003, "Authenticate", [(b"www-authenticate", b'Basic realm="Twilio API"')])
+
+
+def _credentials(header: str | None) -> tuple[bytes, bytes] | None:
+    """The user and password of a Basic Authorization header; None when there is none or
+    it cannot be read."""
+    if header is None or header[:6].lower() != "basic ":
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:].strip(), validate=True).partition(b":")
+    except (binascii.Error, ValueError):
+        return None
+    return user, password
+
+
+def _own_hosts(base_url: str) -> frozenset[str]:
+    """The Host header values that name this server: its listening address, and the
+    loopback names with its port (the default port may be left out, as clients do)."""
+    parts = urlsplit(base_url)
+    port, default = parts.port, {"http": 80, "https": 443}[parts.scheme]
+    names = {parts.netloc.lower().rpartition(":")[0] or parts.netloc.lower(),
+             "localhost", "127.0.0.1", "[::1]"}
+    hosts = {f"{name}:{port}" for name in names}
+    if port == default:
+        hosts |= names
+    return frozenset(hosts)
 
 
 class _Gone(Exception):
@@ -212,76 +295,5 @@ def error(status: int, code: int, message: str,
             json.dumps(body).encode())
 
 
-# Running it.
-
-def require_uvicorn() -> None:
-    try:
-        import uvicorn  # noqa: F401
-    except ImportError:
-        raise ConvoError(INSTALL_HINT) from None
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket, bound here rather than by uvicorn so that a port in use is one
-    clear line, and `--port 0` can say which port it got."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
-    except socket.gaierror as failure:
-        raise UsageError(f"--host {host}: {failure.strerror}") from None
-    sock = socket.socket(family, kind, proto)
-    # Restart at once after a stop: connections left in TIME_WAIT do not hold the port.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-        sock.listen(2048)
-    except OSError as failure:
-        sock.close()
-        hint = " (is another server running? choose another --port)" \
-            if failure.errno == errno.EADDRINUSE else ""
-        raise ConvoError(f"cannot listen on {url_of(host, port)}: "
-                         f"{failure.strerror or failure}{hint}") from None
-    return sock
-
-
-def url_of(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-class _Stop(Exception):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _stop(signum: int, _frame: Any) -> None:
-    raise _Stop(signum)
-
-
-def run(app: App, sock: socket.socket) -> int:
-    """Serve until SIGINT or SIGTERM; requests in flight complete first (uvicorn's graceful
-    shutdown). Exit code: 0 after SIGTERM (a service manager's stop), 130 after SIGINT."""
-    import logging
-
-    import uvicorn
-
-    stream = logging.StreamHandler(sys.stderr)
-    stream.setFormatter(logging.Formatter("convo serve: %(message)s"))
-    for name in ("uvicorn.error", "convo.engine"):
-        logger = logging.getLogger(name)
-        logger.addHandler(stream)
-        logger.propagate = False
-    # A stop waits for the requests in flight, but not forever for a client that trickles.
-    config = uvicorn.Config(app, lifespan="off", ws="none", log_config=None, log_level="warning",
-                            access_log=False, server_header=False, timeout_graceful_shutdown=30)
-    # uvicorn catches both signals while it serves, shuts down gracefully, then raises the
-    # signal again: these handlers turn that into a return.
-    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-        return ExitCode.OK
-    except _Stop as stop:
-        return ExitCode.INTERRUPTED if stop.signum == signal.SIGINT else ExitCode.OK
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+def url_of(host: str, port: int, scheme: str = "http") -> str:
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"

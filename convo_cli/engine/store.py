@@ -122,6 +122,9 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def set_busy_timeout(self, milliseconds: int) -> None:
+        self.db.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+
     def _migrate(self) -> None:
         version = check_version(self.db, self.path, len(MIGRATIONS), read_only=self.read_only)
         if version >= len(MIGRATIONS):

@@ -6,7 +6,9 @@ Starts `convo serve` on a temporary database (its request log goes to a file the
 service's would), fills one conversation with 200 messages, then runs wrk against it:
 reads of a conversation, message writes, and reads of a page of 50 messages, each for
 `--duration` seconds at `--connections` connections, and prints requests per second, the
-median and p99 latency, and the non-2xx answers. Targets (2-core machine, wrk on the same
+median and p99 latency, the non-2xx answers, and the server's CPU time per request (user +
+system, from /proc on Linux): on a machine shared with other work the throughput varies with
+the load, the CPU a request costs much less, so compare that figure between versions. Targets (2-core machine, wrk on the same
 machine): 8,000 reads/s, 3,000 message writes/s, p99 under 25 ms. A page of 50 messages is
 50 resources to read and encode: its figure is shown for what it costs, not held to the
 target for one resource.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import re
 import shutil
 import subprocess
@@ -44,6 +47,15 @@ def milliseconds(text: str) -> float:
     return float(number) * UNITS[unit]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux), or NaN where /proc is not."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_wrk(url: str, script: Path, args: argparse.Namespace) -> dict[str, float]:
     output = subprocess.run(
         ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
@@ -59,6 +71,7 @@ def run_wrk(url: str, script: Path, args: argparse.Namespace) -> dict[str, float
     failed = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors: (.*)", output)
     found["non_2xx"] = float(failed.group(1)) if failed else 0.0
+    found["requests"] = float(first(r"(\d+) requests in"))
     if errors:
         print(f"  wrk: socket errors: {errors.group(1)}", file=sys.stderr)
     return found
@@ -89,11 +102,14 @@ def main() -> None:
             ]
             print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, "
                   f"on {server.url}")
-            print(f"{'':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  target")
+            print(f"{'':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+                  f"{'cpu µs/req':>10}  target")
             for kind, name, method, path, body in runs:
                 script = Path(tmp) / f"{name.replace(' ', '_')}.lua"
                 script.write_text(LUA.format(method=method, path=path, auth=auth, body=body))
+                cpu = cpu_seconds(server.process.pid)
                 result = run_wrk(server.url, script, args)
+                cost = (cpu_seconds(server.process.pid) - cpu) / result["requests"] * 1e6
                 verdict = f"{result['rps'] * 50:.0f} messages/s"
                 if kind is not None:
                     met = result["rps"] >= TARGETS[kind] and result["p99"] < P99_TARGET_MS \
@@ -101,7 +117,7 @@ def main() -> None:
                     verdict = (f"{'met' if met else 'MISSED'} (>= {TARGETS[kind]}/s, p99 < "
                                f"{P99_TARGET_MS:g} ms)")
                 print(f"{name:<20} {result['rps']:>8.0f} {result['p50']:>8.2f} "
-                      f"{result['p99']:>8.2f} {result['non_2xx']:>8.0f}  {verdict}")
+                      f"{result['p99']:>8.2f} {result['non_2xx']:>8.0f} {cost:>10.0f}  {verdict}")
             # The writes kept their indexes gapless (the page read is of the first 50).
             last = next(client.message_pages(sid, order="desc", page_size=1)).items[0].index
             count = sum(1 for _ in client.list_messages(sid, page_size=100))
