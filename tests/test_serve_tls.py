@@ -107,6 +107,7 @@ def test_convo_logs_in_over_it_trusting_the_certificate(tls_server, real_keyring
     assert (logged.code, logged.out) == (0, ""), logged.err
     created = convo("--profile", "secure", "create", "--unique-name", "tls-room", "--json")
     assert created.code == 0, created.err
+    assert convo("--profile", "secure", "join", "tls-room").code == 0
     assert convo("--profile", "secure", "send", "tls-room", "hello").code == 0
     assert convo("--profile", "secure", "messages", "tls-room").out.endswith("\thello\n")
     convo("profiles", "remove", "secure")
