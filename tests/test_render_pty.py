@@ -1,5 +1,5 @@
 """The real `convo` on a real pseudo-terminal 100, 80, 60 and 40 columns wide (the width
-comes from the terminal, as for a user): `list`, `participants`, a record (`create`), a chat
+comes from the terminal, as for a user): `list`, `participants`, records (`create`, `show`), a chat
 history and `--help`, with names long enough to need shortening, phone numbers, emoji, wide
 characters, multi-line messages and nine authors. Every line fits the width as the terminal
 measures it; a table keeps one line per record; a SID is whole or absent; every message is
@@ -108,6 +108,18 @@ def test_a_record_keeps_labels_whole_and_folds_values(home, width):
     for label in ("SID", "Unique name", "Friendly name", "State", "Created", "Attributes"):
         assert re.search(rf"^{label}\b", text, re.M), (label, lines)
     assert len(sids(lines)) == 1
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_show_keeps_labels_whole_and_the_sid_whole(home, width):
+    lines = screen(home, width, "show", BIG).lines()
+    text = "\n".join(lines)
+    for label in ("SID", "Unique name", "Friendly name", "State", "Participants",
+                  "Last message index", "Unread messages count"):
+        assert re.search(rf"^{label}\b", text, re.M), (label, lines)
+    assert len(sids(lines)) == 1
+    assert re.search(r"^Participants\s+11$", text, re.M), lines
+    assert re.search(rf"^Last message index\s+{MESSAGES - 1}$", text, re.M), lines
 
 
 def authors_and_codes(raw: str) -> dict[str, str]:
