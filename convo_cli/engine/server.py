@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from convo_cli.engine.keys import ACCOUNT, Actor, KeyCheck
 from convo_cli.errors import ConvoError, ExitCode, UsageError
 
 # The largest valid request (a 32 KB body and 4 KB of attributes, percent-encoded: up to
@@ -74,6 +75,7 @@ class App:
                  rate_limit: int | None = None, log: Callable[[str], Any] | None = None) -> None:
         self.engine = engine
         self._user, self._password = account_sid.encode(), auth_token.encode()
+        self.keys = KeyCheck(engine.store)  # `SK…` API keys (`convo serve keys`)
         self.base_url = base_url  # the bind address: when a request names no usable Host
         self.limit = RateLimit(rate_limit) if rate_limit else None
         self._log = log or sys.stderr.write
@@ -98,7 +100,8 @@ class App:
 
     async def _answer(self, scope: Scope, receive: Receive) -> Answer:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        if not self._authorized(headers.get("authorization")):
+        actor = self._authorized(headers.get("authorization"))
+        if actor is None:
             return error(401, 20003, "Authenticate",
                          [(b"www-authenticate", b'Basic realm="Twilio API"')])
         method = scope["method"]
@@ -121,18 +124,24 @@ class App:
                              [(b"retry-after", b"1")])
         status, pairs, payload = self.engine.handle(
             method, path, _text(scope["query_string"]), body, headers,
-            base_url=self._base_url(scope, headers.get("host")))
+            base_url=self._base_url(scope, headers.get("host")), actor=actor)
         return status, [(k.lower().encode(), v.encode()) for k, v in pairs], payload
 
-    def _authorized(self, header: str | None) -> bool:
+    def _authorized(self, header: str | None) -> Actor | None:
+        """Who the credentials act as: the account (full power), or an API key's actor;
+        None when they are not valid."""
         if header is None or header[:6].lower() != "basic ":
-            return False
+            return None
         try:
             user, _, password = base64.b64decode(header[6:].strip(), validate=True).partition(b":")
         except (binascii.Error, ValueError):
-            return False
+            return None
+        if user.startswith(b"SK"):  # an API key SID in place of the account SID, as Twilio
+            return self.keys.actor(user, password)
         # Both compared in constant time, and both always: the timing tells nothing.
-        return hmac.compare_digest(user, self._user) & hmac.compare_digest(password, self._password)
+        if hmac.compare_digest(user, self._user) & hmac.compare_digest(password, self._password):
+            return ACCOUNT
+        return None
 
     def _base_url(self, scope: Scope, host: str | None) -> str:
         """The URL the client used, so that `url`, `links` and paging URLs work from where
