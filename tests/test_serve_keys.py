@@ -205,4 +205,7 @@ def test_convo_login_with_an_api_key(server, scene, real_keyring):
     wrong = convo("login", "--profile", "bad", "--server", server.url, "--api-key", sid,
                   stdin="wrong-secret\n")
     assert wrong.code == 4, wrong.err
+    unchecked = convo("login", "--profile", "bad", "--server", server.url, "--api-key", sid,
+                      "--no-verify", stdin=secret + "\n")
+    assert unchecked.code == 2 and "--account-sid" in unchecked.err, unchecked.err
     assert convo("profiles", "remove", "frank").code == 0

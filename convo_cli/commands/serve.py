@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from contextlib import closing
-from typing import TYPE_CHECKING, Annotated, NamedTuple
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
@@ -65,15 +66,24 @@ def _db_path(db: str | None, deps: Factory) -> str:
     return os.path.abspath(db) if db else str(data_dir(deps.env) / "local.db")
 
 
-def _open_store(db: str):  # noqa: ANN202 - engine.store.Store, imported here (start-up time)
+@contextmanager
+def _keys_store(db: str) -> Iterator[Any]:
+    """The database's store (engine.store.Store, imported here: start-up time), closed
+    after; a database that cannot be opened or written is one line (exit 1)."""
     import sqlite3
 
     from convo_cli.engine.store import Store
 
     try:
-        return Store(db)
+        store = Store(db)
     except (sqlite3.Error, OSError) as error:
         raise ConvoError(f"cannot open the database {db}: {error}") from None
+    try:
+        yield store
+    except sqlite3.Error as error:
+        raise ConvoError(f"cannot change the keys in {db}: {error}") from None
+    finally:
+        store.close()
 
 
 def run_keys_create(identity: str | None, db: str | None, as_json: bool, deps: Factory) -> None:
@@ -84,7 +94,7 @@ def run_keys_create(identity: str | None, db: str | None, as_json: bool, deps: F
 
         check_identity(identity, "--identity")
     path = _db_path(db, deps)
-    with closing(_open_store(path)) as store:
+    with _keys_store(path) as store:
         row, secret = create_key(store, identity)
     deps.output(as_json=as_json).fields(
         {"sid": row["sid"], "identity": row["identity"], "secret": secret,
@@ -96,7 +106,7 @@ def run_keys_create(identity: str | None, db: str | None, as_json: bool, deps: F
 def run_keys_list(db: str | None, as_json: bool, deps: Factory) -> None:
     from convo_cli.engine.keys import list_keys
 
-    with closing(_open_store(_db_path(db, deps))) as store:
+    with _keys_store(_db_path(db, deps)) as store:
         rows = list_keys(store)
     records = [{"sid": r["sid"], "identity": r["identity"] or "(account-wide)"
                 if not as_json else r["identity"], "date_created": r["date_created"]}
@@ -110,7 +120,7 @@ def run_keys_revoke(sid: str, db: str | None, deps: Factory) -> None:
 
     if not KEY_SID.match(sid):
         raise UsageError("an API key SID is SK followed by 32 lowercase hex digits")
-    with closing(_open_store(_db_path(db, deps))) as store:
+    with _keys_store(_db_path(db, deps)) as store:
         if not revoke_key(store, sid):
             raise ConvoError(f"no API key {sid} in this database (convo serve keys list)")
     deps.io.info(f"Revoked {sid}: a running server refuses it from its next request on.")

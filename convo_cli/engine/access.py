@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 Handler = Callable[[str, list[str], dict[str, Any]], tuple[int, Any]]
 _IN_CONVERSATION = ("conversation", "participants", "participant", "messages", "message")
 _NAME_FIELDS = {"FriendlyName", "UniqueName"}
+_OWN_USER = ("user", "user_conversations", "user_conversation")  # only `me`'s own
 
 
 def forbidden(why: str) -> EngineError:
@@ -59,7 +60,8 @@ class Access:
             return handler(method, ids, {**p, "Identity": me})
         if route == "users":
             raise forbidden("an identity key reads and changes only its own user")
-        # user, user_conversations, user_conversation: only `me`'s own.
+        if route not in _OWN_USER:  # a resource this module does not know: closed by default
+            raise forbidden("only the account's credentials reach this resource")
         if self.service.user(ids[0])["identity"] != me:
             raise not_found()
         if route == "user":
