@@ -9,6 +9,7 @@ The account's credentials and account-wide keys never come here: they have full 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,19 @@ _NAME_FIELDS = {"FriendlyName", "UniqueName"}
 _OWN_USER = ("user", "user_conversations", "user_conversation")  # only `me`'s own
 
 
+_PARSED: dict[str, frozenset[str]] = {}
+
+
+def _parsed(permissions: str) -> frozenset[str]:
+    """A role's JSON permission list as a set, remembered by its text (so never stale)."""
+    found = _PARSED.get(permissions)
+    if found is None:
+        if len(_PARSED) > 1000:
+            _PARSED.clear()
+        found = _PARSED[permissions] = frozenset(json.loads(permissions))
+    return found
+
+
 def forbidden(why: str) -> EngineError:
     return EngineError(403, 20403, f"Forbidden: {why}")
 
@@ -39,10 +53,7 @@ class Access:
         """Check the request against `me`'s rights, then run it (some with `me` filled in)."""
         if route in _IN_CONVERSATION:
             conversation = self.service.conversation(ids[0])
-            mine = self.store.participant(conversation["id"], "identity", me)
-            if mine is None:
-                raise not_found()  # as for a conversation that does not exist
-            granted = self.roles.permissions(mine["role_sid"], "conversation") | self._service(me)
+            granted = self._granted(conversation["id"], me)
             getattr(self, f"_{route}")(me, method, conversation, ids, p, granted)
             return handler(method, ids, p)
         if route == "conversations":
@@ -151,11 +162,26 @@ class Access:
 
     def _need_in(self, me: str, conversation_key: str, permission: str) -> None:
         conversation = self.service.conversation(conversation_key)
-        mine = self.store.participant(conversation["id"], "identity", me)
-        if mine is None:
+        self._need(self._granted(conversation["id"], me), permission)
+
+    def _granted(self, conversation_id: int, me: str) -> frozenset[str]:
+        """What `me` may do in a conversation: its participant role's permissions and its
+        user's service role's, in one query (this runs on every request of an identity
+        key); 404 when `me` is not in it, as for a conversation that does not exist."""
+        row = self.store.one(
+            "SELECT p.role_sid AS mine_sid, pr.permissions AS mine, u.role_sid AS user_sid, "
+            "ur.permissions AS service FROM participants p "
+            "LEFT JOIN users u ON u.identity = p.identity "
+            "LEFT JOIN roles pr ON pr.sid = p.role_sid "
+            "LEFT JOIN roles ur ON ur.sid = u.role_sid "
+            "WHERE p.conversation_id = ? AND p.identity = ?", conversation_id, me)
+        if row is None:
             raise not_found()
-        granted = self.roles.permissions(mine["role_sid"], "conversation") | self._service(me)
-        self._need(granted, permission)
+        mine = _parsed(row["mine"]) if row["mine"] is not None \
+            else self.roles.permissions(row["mine_sid"], "conversation")
+        service = _parsed(row["service"]) if row["service"] is not None \
+            else self.roles.permissions(row["user_sid"], "service")
+        return mine | service
 
     @staticmethod
     def _need(granted: frozenset[str], *wanted: str) -> None:
