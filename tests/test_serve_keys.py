@@ -99,6 +99,18 @@ def test_a_channel_user_cannot_add_or_remove_others(server, scene):
     assert call(server, alice, "GET", "/v1/Users/bob")[0] == 404
     assert call(server, alice, "GET", "/v1/Users/alice")[0] == 200
     assert call(server, alice, "GET", "/v1/ParticipantConversations?Identity=bob")[0] == 403
+    mine = call(server, alice, "GET", "/v1/ParticipantConversations")[1]["conversations"]
+    assert [c["conversation_unique_name"] for c in mine] == ["team"]
+    listed = call(server, alice, "GET", "/v1/Users/alice/Conversations")[1]["conversations"]
+    assert [c["unique_name"] for c in listed] == ["team"]
+    assert call(server, alice, "GET", "/v1/Users/bob/Conversations")[0] == 404
+    assert call(server, alice, "POST", "/v1/Users/alice", FriendlyName="Alice")[0] == 200
+    service_admin = next(r["sid"] for r in call(server, alice, "GET", "/v1/Roles")[1]["roles"]
+                         if r["friendly_name"] == "service admin")
+    assert call(server, alice, "POST", "/v1/Users/alice", RoleSid=service_admin)[0] == 403
+    assert call(server, alice, "POST", "/v1/Conversations/team/Participants/alice",
+                RoleSid=service_admin)[0] == 403
+    assert call(server, alice, "POST", "/v1/Conversations/team", FriendlyName="mine")[0] == 403
 
 
 def test_the_creator_of_a_conversation_is_its_admin(server, scene):
