@@ -212,6 +212,14 @@ def test_convo_login_with_an_api_key(server, scene, real_keyring):
         ["frank", "hello from frank"]
     assert [row[1] for row in convo("--profile", "frank", "list").rows()] == ["team"]
     assert convo("--profile", "frank", "messages", "private").code == 1
+    refused = convo("--profile", "frank", "add", "team", "carol")
+    assert refused.code == 1 and "addParticipant" in refused.err, refused.err
+    # A conversation frank creates is his to run; he is in it from the start.
+    steps = [convo("--profile", "frank", "create", "--unique-name", "franks"),
+             convo("--profile", "frank", "add", "franks", "bob"),
+             convo("--profile", "frank", "remove", "franks", "bob")]
+    assert [r.code for r in steps] == [0, 0, 0], [r.err for r in steps]
+    assert "already a participant" in convo("--profile", "frank", "join", "franks").err
     # Acting as someone else through a key is refused by the server.
     assert convo("--profile", "frank", "--identity", "bob", "send", "team", "x").code == 1
     wrong = convo("login", "--profile", "bad", "--server", server.url, "--api-key", sid,
