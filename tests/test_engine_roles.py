@@ -4,7 +4,11 @@ role of the right type (defaults when absent)."""
 
 from __future__ import annotations
 
-from engine_helpers import validate_response
+import sqlite3
+
+from convo_cli.engine.keys import Actor
+from convo_cli.engine.store import MIGRATIONS
+from engine_helpers import EngineClient, validate_response
 
 
 def roles_by_name(client) -> dict[str, dict]:
@@ -80,3 +84,34 @@ def test_role_sids_name_real_roles_of_the_right_type(client):
     promoted = client.post(f"/v1/Conversations/{ch}/Participants/alice",
                            {"RoleSid": roles["channel admin"]["sid"]})
     assert promoted.body["role_sid"] == roles["channel admin"]["sid"]
+
+
+def test_a_database_from_before_roles_gets_them_and_old_rows_the_defaults(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for step in MIGRATIONS[:2]:
+        db.executescript(step)
+    db.execute("PRAGMA user_version = 2")
+    now = "2026-11-23T10:00:00Z"
+    db.execute("INSERT INTO conversations (sid, next_index, message_count, date_created, "
+               "date_updated) VALUES (?, 1, 1, ?, ?)", ("CH" + "1" * 32, now, now))
+    db.execute("INSERT INTO participants (sid, conversation_id, identity, date_created, "
+               "date_updated) VALUES (?, 1, 'alice', ?, ?)", ("MB" + "1" * 32, now, now))
+    db.execute("INSERT INTO messages (sid, conversation_id, idx, author, body, date_created, "
+               "date_updated) VALUES (?, 1, 0, 'bob', 'x', ?, ?)", ("IM" + "0" * 32, now, now))
+    db.commit()
+    db.close()
+    client = EngineClient(path)
+    try:
+        assert len(roles_by_name(client)) == 4
+        alice = Actor("SK" + "0" * 32, "alice")
+        conversation = f"/v1/Conversations/{'CH' + '1' * 32}"
+        # alice's participant row has no role: she is a channel user.
+        status, _, _ = client.engine.handle("DELETE", f"{conversation}/Messages/{'IM' + '0' * 32}",
+                                            "", b"", {}, actor=alice)
+        assert status == 403
+        status, _, _ = client.engine.handle("POST", f"{conversation}/Messages", "",
+                                            b"Body=mine", {}, actor=alice)
+        assert status == 201
+    finally:
+        client.close()
