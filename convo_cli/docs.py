@@ -30,10 +30,19 @@ def reference() -> str:
     root = typer.main.get_command(build_app())
     ctx = typer.Context(root, info_name=PROG)
     sections = [_section(PROG, root, ctx, "Global options come before the command.")]
-    for name, command in root.commands.items():  # type: ignore[attr-defined]
-        sections.append(_section(f"{PROG} {name}", command,
-                                 typer.Context(command, info_name=name, parent=ctx)))
+    _subcommands(root, ctx, PROG, sections)
     return "\n".join(sections)
+
+
+def _subcommands(group: typer.core.TyperGroup, ctx: typer.Context, path: str,
+                 sections: list[str]) -> None:
+    """A section for each command of `group`, and of its groups' commands in turn
+    (`convo profiles use`, `convo serve keys create`)."""
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        sub = typer.Context(command, info_name=name, parent=ctx)
+        sections.append(_section(f"{path} {name}", command, sub))
+        if hasattr(command, "commands"):
+            _subcommands(command, sub, f"{path} {name}", sections)
 
 
 def _section(path: str, command: typer.core.TyperCommand, ctx: typer.Context,

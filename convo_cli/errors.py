@@ -45,7 +45,8 @@ def _describe(error: BaseException) -> tuple[str, ExitCode]:
     if isinstance(error, ConvoError):
         return str(error), error.exit_code
     if isinstance(error, ApiError):
-        if error.status in (401, 403) or error.code == 20003:
+        # 20403: the credentials are fine, their role does not allow this (a refusal).
+        if error.status in (401, 403) and error.code != 20403 or error.code == 20003:
             return str(error), ExitCode.AUTH
         return str(error), ExitCode.FAILURE
     if isinstance(error, TransportError):

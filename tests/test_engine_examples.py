@@ -82,7 +82,11 @@ def _placeholders(value: Any, real: dict[str, str]) -> Any:
 @pytest.mark.parametrize("operation_id,name", REPLAYS, ids=[f"{o}-{n}" for o, n in REPLAYS])
 def test_replay_request_example(client, operation_id, name):
     method, template, _ = operation(operation_id)
-    form = request_examples(operation_id)[name]
+    # The spec's placeholder role SID stands for the default conversation role: RoleSid must
+    # name a real role.
+    roles = client.call("GET", "/v1/Roles").body["roles"]
+    role = next(r["sid"] for r in roles if r["friendly_name"] == "channel user")
+    form = _placeholders(request_examples(operation_id)[name], {"RL": role})
     ch = client.conversation(friendly_name="target")["sid"] if "{" in template else ""
     path = template.replace("{ConversationSid}", ch).replace("{Sid}", ch)
     reply = client.call(method, path, form=form)
@@ -92,7 +96,8 @@ def test_replay_request_example(client, operation_id, name):
     status = 201 if method == "POST" and operation_id.startswith("Create") else 200
     assert reply.status == status, reply.body
     validate_response(operation_id, status, reply.body)
-    expected = _placeholders(response_examples(operation_id, status)[name], {"CH": ch})
+    expected = _placeholders(response_examples(operation_id, status)[name],
+                             {"CH": ch, "RL": role})
     got = reply.body
     assert set(got) == set(expected)
     quirks = EXAMPLE_QUIRKS.get((operation_id, name), set())

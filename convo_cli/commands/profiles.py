@@ -48,16 +48,23 @@ def run_login(opts: LoginOptions, deps: Factory) -> None:
         raise UsageError("login needs --profile NAME")
     if opts.twilio == (opts.server is not None):
         raise UsageError("login needs exactly one of --twilio or --server URL")
-    if not opts.account_sid:
-        raise UsageError("login needs --account-sid AC…")
+    # A convo serve tells an API key's holder its account (a Role names it): no --account-sid.
+    learn = not opts.account_sid and bool(opts.server and opts.api_key and opts.verify)
+    if not opts.account_sid and not learn:
+        raise UsageError("login needs --account-sid AC…" + (
+            " (with --server and --api-key, only when --no-verify is given)"
+            if opts.server and opts.api_key else ""))
     profile = profiles.build_profile(
-        name, kind="twilio" if opts.twilio else "server", account_sid=opts.account_sid,
+        name, kind="twilio" if opts.twilio else "server",
+        account_sid=opts.account_sid or _UNKNOWN_ACCOUNT,
         base_url=opts.server, api_key=opts.api_key, identity=opts.identity,
         service_sid=opts.service_sid, insecure_storage=opts.insecure_storage)
     secret = _read_secret(deps, "API key secret" if opts.api_key else "Auth token",
                           profile.username or "")
     if opts.verify:
-        _verify(profile, secret, deps)
+        account_sid = _verify(profile, secret, deps, learn=learn)
+        if learn:
+            profile = profile._replace(account_sid=account_sid)
     where = profiles.login(profile, secret, deps.env, activate=True)
     place = "the OS keyring" if where == "keyring" else "an unencrypted file (--insecure-storage)"
     deps.io.info(f"Logged in: profile {name!r} ({profile.kind}, {profile.username}); "
@@ -80,8 +87,14 @@ def _read_secret(deps: Factory, what: str, username: str) -> str:
     return check_secret(secret)
 
 
-def _verify(profile: ProfileConfig, secret: str, deps: Factory) -> None:
-    """One cheap read with the new credentials, so a mistyped token fails now, not later."""
+_UNKNOWN_ACCOUNT = "AC" + "0" * 32  # until the server names it
+
+
+def _verify(profile: ProfileConfig, secret: str, deps: Factory, *,
+            learn: bool = False) -> str | None:
+    """One cheap read with the new credentials, so a mistyped token fails now, not later.
+    With `learn`, also the account SID the server names (on its first Role)."""
+    from convo_cli import profiles
     from convo_cli.api.client import Client
     from convo_cli.api.errors import ApiError, TransportError
     from convo_cli.api.http import TWILIO_BASE_URL, HttpTransport
@@ -92,6 +105,14 @@ def _verify(profile: ProfileConfig, secret: str, deps: Factory) -> None:
     client = Client(transport, service_sid=profile.service_sid)
     try:
         client.call("GET", client.path("Conversations"), params=(("PageSize", "1"),))
+        if learn:
+            roles = client.call("GET", "/v1/Roles", params=(("PageSize", "1"),))
+            found = (roles.get("roles") or [{}])[0].get("account_sid") \
+                if isinstance(roles, dict) else None
+            if not (isinstance(found, str) and profiles.ACCOUNT_SID.fullmatch(found)):
+                raise ConvoError(f"{base_url} did not name its account; give --account-sid AC…")
+            return found
+        return None
     except ApiError as error:
         if error.status in (401, 403):
             raise AuthError(f"{base_url} rejected the credentials for {profile.username}"
@@ -171,7 +192,8 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
             "--account-sid", metavar="AC…", help="The account SID.", show_default=False)]
         = None,
         api_key: Annotated[str | None, typer.Option(
-            "--api-key", metavar="SK…", help="Authenticate with this API key (Twilio).",
+            "--api-key", metavar="SK…", help="Authenticate with this API key (Twilio, or a "
+            "key from convo serve keys create: then --account-sid is learned).",
             show_default=False)] = None,
         identity: Annotated[str | None, typer.Option(
             "--identity", help="Who you are on this profile.", show_default=False)] = None,
@@ -190,6 +212,8 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         The auth token (or API key secret) is read from a hidden prompt, or from standard input when it is not a terminal; never from a flag.
 
         $ convo login --profile team --server http://127.0.0.1:8080 --account-sid AC… --identity alice
+
+        $ convo login --profile team --server http://127.0.0.1:8080 --api-key SK… --identity alice
 
         $ printf %s "$TOKEN" | convo login --profile prod --twilio --account-sid AC…
         """

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
-from contextlib import closing
-from typing import TYPE_CHECKING, Annotated, NamedTuple
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
-from convo_cli.commands import command
-from convo_cli.errors import ConvoError, UsageError
+from convo_cli.commands import JsonOption
+from convo_cli.errors import ConvoError, ExitCode, UsageError
 from convo_cli.factory import Factory
 
 if TYPE_CHECKING:
     from convo_cli.engine.wire import Engine
+
+
+KeysDb = Annotated[str | None, typer.Option(
+    "--db", help="The server's database (default: the local profile's).")]
 
 
 class ServeOptions(NamedTuple):
@@ -28,7 +33,6 @@ class ServeOptions(NamedTuple):
 
 
 def run_serve(opts: ServeOptions, deps: Factory) -> int:
-    from convo_cli.config import data_dir
     from convo_cli.engine import guard, runner, server
     from convo_cli.engine.account import load_account
 
@@ -36,7 +40,7 @@ def run_serve(opts: ServeOptions, deps: Factory) -> int:
     tls = _tls_files(opts)
     public_url = _public_url(opts.public_url) if opts.public_url else None
     guard.raise_file_limit(opts.max_connections)
-    db = os.path.abspath(opts.db) if opts.db else str(data_dir(deps.env) / "local.db")
+    db = _db_path(opts.db, deps)
     account = load_account(deps.env, db)
     with closing(runner.listen(opts.host, opts.port)) as sock:
         url = server.url_of(opts.host, sock.getsockname()[1], "https" if tls else "http")
@@ -121,8 +125,78 @@ def _open_engine(db: str, url: str, account_sid: str) -> Engine:
     return engine
 
 
+def _db_path(db: str | None, deps: Factory) -> str:
+    from convo_cli.config import data_dir
+
+    return os.path.abspath(db) if db else str(data_dir(deps.env) / "local.db")
+
+
+@contextmanager
+def _keys_store(db: str) -> Iterator[Any]:
+    """The database's store (engine.store.Store, imported here: start-up time), closed
+    after; a database that cannot be opened or written is one line (exit 1)."""
+    import sqlite3
+
+    from convo_cli.engine.store import Store
+
+    try:
+        store = Store(db)
+    except (sqlite3.Error, OSError) as error:
+        raise ConvoError(f"cannot open the database {db}: {error}") from None
+    try:
+        yield store
+    except sqlite3.Error as error:
+        raise ConvoError(f"cannot change the keys in {db}: {error}") from None
+    finally:
+        store.close()
+
+
+def run_keys_create(identity: str | None, db: str | None, as_json: bool, deps: Factory) -> None:
+    from convo_cli.engine.keys import create_key
+
+    if identity is not None:
+        from convo_cli.profiles import check_identity
+
+        check_identity(identity, "--identity")
+    path = _db_path(db, deps)
+    with _keys_store(path) as store:
+        row, secret = create_key(store, identity)
+    deps.output(as_json=as_json).fields(
+        {"sid": row["sid"], "identity": row["identity"], "secret": secret,
+         "date_created": row["date_created"]})
+    who = f"acts only as {identity!r}" if identity else "is account-wide (full power)"
+    deps.io.info(f"The key {who}. Its secret is shown only this once; {path} keeps a hash.")
+
+
+def run_keys_list(db: str | None, as_json: bool, deps: Factory) -> None:
+    from convo_cli.engine.keys import list_keys
+
+    with _keys_store(_db_path(db, deps)) as store:
+        rows = list_keys(store)
+    records = [{"sid": r["sid"], "identity": r["identity"] or "(account-wide)"
+                if not as_json else r["identity"], "date_created": r["date_created"]}
+               for r in rows]
+    deps.output(as_json=as_json).records(["sid", "identity", "date_created"], records,
+                                         empty="No API keys.")
+
+
+def run_keys_revoke(sid: str, db: str | None, deps: Factory) -> None:
+    from convo_cli.engine.keys import KEY_SID, revoke_key
+
+    if not KEY_SID.match(sid):
+        raise UsageError("an API key SID is SK followed by 32 lowercase hex digits")
+    with _keys_store(_db_path(db, deps)) as store:
+        if not revoke_key(store, sid):
+            raise ConvoError(f"no API key {sid} in this database (convo serve keys list)")
+    deps.io.info(f"Revoked {sid}: a running server refuses it from its next request on.")
+
+
 def register(app: typer.Typer, wanted: str | None = None) -> None:
-    @command(app, "serve", wanted)
+    if wanted is not None and wanted != "serve":
+        return
+    group = typer.Typer(no_args_is_help=False, add_completion=False)
+
+    @group.callback(invoke_without_command=True)
     def serve(
         ctx: typer.Context,
         host: Annotated[str, typer.Option(
@@ -165,9 +239,63 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
 
         $ convo serve --port 8080
 
+        API keys (convo serve keys create) authenticate one person each: an identity key
+        acts only as that identity, under Twilio's Roles.
+
         $ CONVO_SERVE_ACCOUNT_SID=AC… CONVO_SERVE_AUTH_TOKEN=… convo serve --db team.db
 
         $ convo serve --host 0.0.0.0 --port 8443 --tls-cert cert.pem --tls-key key.pem
+
+        $ convo serve keys create --identity alice --db team.db
         """
+        if ctx.invoked_subcommand is not None:
+            return ExitCode.OK
         return run_serve(ServeOptions(host, port, db, rate_limit, tls_cert, tls_key,
                                       public_url, max_connections), ctx.obj)
+
+    keys = typer.Typer(no_args_is_help=True, add_completion=False)
+    group.add_typer(keys, name="keys", help="Create, list and revoke the server's API keys.")
+
+    @keys.command("create")
+    def create(
+        ctx: typer.Context,
+        identity: Annotated[str | None, typer.Option(
+            "--identity", help="The identity the key acts as (default: an account-wide key, "
+            "with full power).")] = None,
+        db: KeysDb = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Create an API key and print its SID and secret, once.
+
+        $ convo serve keys create --identity alice --db team.db
+        """
+        run_keys_create(identity, db or _parent_db(ctx), as_json, ctx.obj)
+
+    @keys.command("list")
+    def list_(ctx: typer.Context, db: KeysDb = None, as_json: JsonOption = False) -> None:
+        """List the API keys: SID, identity, created (never a secret).
+
+        $ convo serve keys list --db team.db
+        """
+        run_keys_list(db or _parent_db(ctx), as_json, ctx.obj)
+
+    @keys.command("revoke")
+    def revoke(
+        ctx: typer.Context,
+        sid: Annotated[str, typer.Argument(metavar="SK…", help="The key to revoke.",
+                                           show_default=False)],
+        db: KeysDb = None,
+    ) -> None:
+        """Revoke an API key: a running server refuses it from its next request on.
+
+        $ convo serve keys revoke SK0123456789abcdef0123456789abcdef --db team.db
+        """
+        run_keys_revoke(sid, db or _parent_db(ctx), ctx.obj)
+
+    app.add_typer(group, name="serve")
+
+
+def _parent_db(ctx: typer.Context) -> str | None:
+    """`convo serve --db X keys …`: the serve group's --db, when the key command has none."""
+    parent = ctx.parent.parent if ctx.parent else None
+    return parent.params.get("db") if parent else None

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from convo_cli.engine.keys import ACCOUNT, Actor, KeyCheck
 from convo_cli.engine.throttle import LoginThrottle, client_key
 
 # The largest valid request (a 32 KB body and 4 KB of attributes, percent-encoded: up to
@@ -83,6 +84,7 @@ class App:
                  log: Callable[[str], Any] | None = None) -> None:
         self.engine = engine
         self._user, self._password = account_sid.encode(), auth_token.encode()
+        self.keys = KeyCheck(engine.store)  # `SK…` API keys (`convo serve keys`)
         self.base_url = base_url.rstrip("/")
         self.public_url = public_url.rstrip("/") if public_url else None
         self._hosts = _own_hosts(self.base_url)
@@ -112,7 +114,7 @@ class App:
 
     async def _answer(self, scope: Scope, receive: Receive) -> Answer:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        refused = self._authenticate(scope, headers.get("authorization"))
+        actor, refused = self._authenticate(scope, headers.get("authorization"))
         if refused is not None:
             return refused
         method = scope["method"]
@@ -142,7 +144,7 @@ class App:
         delay, waited = BUSY_FIRST_DELAY, 0.0
         while True:
             status, pairs, payload = self.engine.handle(method, path, query, body, headers,
-                                                        base_url=base_url)
+                                                        base_url=base_url, actor=actor)
             # Busy (503 with Retry-After) is worth waiting for; a read-only database is not.
             busy = status == 503 and any(name == "Retry-After" for name, _ in pairs)
             if not busy or waited >= BUSY_WAIT:
@@ -152,34 +154,42 @@ class App:
             delay = min(delay * 2, BUSY_MAX_DELAY)
         return status, [(k.lower().encode(), v.encode()) for k, v in pairs], payload
 
-    def _authenticate(self, scope: Scope, header: str | None) -> Answer | None:
-        """None when the credentials are right; else the answer: 401, or 429 for an
-        address refused after failed logins (checked first: while refused, even the right
-        password is not tried, so guessing on gains nothing)."""
+    def _authenticate(self, scope: Scope,
+                      header: str | None) -> tuple[Actor | None, Answer | None]:
+        """Who the credentials act as (the account, with full power, or an API key's actor),
+        or the answer when they are not right: 401, or 429 for an address refused after
+        failed logins (checked first: while refused, even the right password is not tried,
+        so guessing on gains nothing)."""
         credentials = _credentials(header)
         if credentials is None:
-            return _unauthorized()  # nothing was tried: not counted
+            return None, _unauthorized()  # nothing was tried: not counted
         user, password = credentials
+        is_key = user.startswith(b"SK")  # an API key SID in place of the account SID, as Twilio
         right_user = hmac.compare_digest(user, self._user)
         client = scope.get("client")
-        # Every other account SID is one key: guesses at those cannot push this account's
-        # count out of the throttle's table.
-        key = (client_key(client[0]) if client else "-",
-               self._user.decode() if right_user else "another account")
+        # Every other account SID is one key, and every API key another: guesses at those
+        # cannot push this account's count out of the throttle's table.
+        who = self._user.decode() if right_user else "an API key" if is_key else "another account"
+        key = (client_key(client[0]) if client else "-", who)
         wait = self.logins.retry_after(key)
         if wait:
-            return error(429, 20429, "Too Many Requests: too many failed logins from this "
-                         f"address; retry after {wait} seconds",
-                         [(b"retry-after", b"%d" % wait)])
-        # Both compared in constant time, and both always: the timing tells nothing.
-        if right_user & hmac.compare_digest(password, self._password):
+            return None, error(429, 20429, "Too Many Requests: too many failed logins from "
+                               f"this address; retry after {wait} seconds",
+                               [(b"retry-after", b"%d" % wait)])
+        if is_key:
+            actor = self.keys.actor(user, password)
+        else:
+            # Both compared in constant time, and both always: the timing tells nothing.
+            right = right_user & hmac.compare_digest(password, self._password)
+            actor = ACCOUNT if right else None
+        if actor is not None:
             self.logins.succeeded(key)
-            return None
+            return actor, None
         lockout = self.logins.failed(key)
         if lockout:
             self.log(f"convo serve: failed logins to {key[1]} from {key[0]}: that address "
                      f"is refused for {lockout:.0f} s\n")
-        return _unauthorized()
+        return None, _unauthorized()
 
     def _base_url(self, scope: Scope, host: str | None) -> str:
         """The base of the URLs in an answer (`url`, `links`, paging URLs, which

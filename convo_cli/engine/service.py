@@ -73,6 +73,7 @@ class Service:
     def __init__(self, store: Store, *, clock: Callable[[], str] = now_iso,
                  make_sid: Callable[[str], str] = new_sid) -> None:
         self.store, self.clock, self.make_sid = store, clock, make_sid
+        self.roles: Any = None  # engine/roles.py's Roles, set by the Engine
 
     # Conversations
 
@@ -163,12 +164,13 @@ class Service:
             raise EngineError(409, 50353, "Conversation with provided unique name already exists")
 
     def conversations(self, after: int, limit: int, *, state: str | None = None,
-                      start_date: str | None = None, end_date: str | None = None) -> list[Row]:
+                      start_date: str | None = None, end_date: str | None = None,
+                      member: str | None = None) -> list[Row]:
         if state is not None and state not in STATES:
             raise invalid("State")
         return self.store.conversations_page(
             after, limit, state, _day(start_date, "StartDate", "00:00:00"),
-            _day(end_date, "EndDate", "23:59:59"),
+            _day(end_date, "EndDate", "23:59:59"), member,
         )
 
     # Participants
@@ -185,7 +187,7 @@ class Service:
         row: Row = {
             "sid": self.make_sid("MB"),
             "attributes": _attributes(p.get("attributes"), ATTRIBUTES_LIMIT),
-            "role_sid": _sid(p.get("role_sid"), "RL", "RoleSid"),
+            "role_sid": self._role(p.get("role_sid"), "conversation"),
             "date_created": _date(p.get("date_created"), "DateCreated") or now,
             "date_updated": _date(p.get("date_updated"), "DateUpdated") or now,
         }
@@ -241,7 +243,13 @@ class Service:
     def _ensure_user(self, identity: str, now: str) -> None:
         if self.store.user("identity", identity) is None:
             self.store.insert("users", {"sid": self.make_sid("US"), "identity": identity,
+                                        "role_sid": self._role(None, "service"),
                                         "date_created": now, "date_updated": now})
+
+    def _role(self, sid: str | None, kind: str) -> str | None:
+        """A RoleSid checked against the Roles (`roles`), or the default role of its type."""
+        checked = _sid(sid, "RL", "RoleSid")
+        return self.roles.resolve(checked, kind) if self.roles is not None else checked
 
     def update_participant(self, conversation_key: str, key: str, **p: Any) -> Row:
         with self.store.write():
@@ -252,7 +260,7 @@ class Service:
             if p.get("attributes") is not None:
                 changes["attributes"] = _attributes(p["attributes"], ATTRIBUTES_LIMIT)
             if p.get("role_sid") is not None:
-                changes["role_sid"] = _sid(p["role_sid"], "RL", "RoleSid")
+                changes["role_sid"] = self._role(p["role_sid"], "conversation")
             if p.get("identity") is not None and row["identity"] is not None:
                 changes["identity"] = _identity(p["identity"])
                 if (changes["identity"] != row["identity"]
@@ -409,7 +417,7 @@ class Service:
         row = {"sid": self.make_sid("US"), "identity": _identity(p["identity"]),
                "friendly_name": _text(p.get("friendly_name"), 50003, "Friendly name"),
                "attributes": _attributes(p.get("attributes"), ATTRIBUTES_LIMIT),
-               "role_sid": _sid(p.get("role_sid"), "RL", "RoleSid"),
+               "role_sid": self._role(p.get("role_sid"), "service"),
                "date_created": now, "date_updated": now}
         with self.store.write():
             if self.store.user("identity", row["identity"]):
@@ -426,7 +434,7 @@ class Service:
             if p.get("attributes") is not None:
                 changes["attributes"] = _attributes(p["attributes"], ATTRIBUTES_LIMIT)
             if p.get("role_sid") is not None:
-                changes["role_sid"] = _sid(p["role_sid"], "RL", "RoleSid")
+                changes["role_sid"] = self._role(p["role_sid"], "service")
             self.store.update("users", row["id"], changes)
         return self.user(row["sid"])
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from convo_cli.engine.database import check_version, connect
+from convo_cli.engine.permissions import defaults_sql
 
 Row = dict[str, Any]
 
@@ -91,6 +92,27 @@ MIGRATIONS = [
         (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id);
     ALTER TABLE participants ADD COLUMN notification_level TEXT NOT NULL DEFAULT 'default';
     """,
+    # Per-user API keys (`convo serve keys`: only a salted hash of each secret is kept) and
+    # Twilio's Roles, with its four defaults.
+    """
+    CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        identity TEXT,
+        salt TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        date_created TEXT NOT NULL
+    );
+    CREATE TABLE roles (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        friendly_name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        permissions TEXT NOT NULL,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL
+    );
+    """ + defaults_sql() + ";",
 ]
 
 _PARTICIPANT_CONVERSATION = """
@@ -177,9 +199,13 @@ class Store:
         return self.one("SELECT * FROM conversations WHERE unique_name = ?", name)
 
     def conversations_page(self, after_id: int, limit: int, state: str | None,
-                           start: str | None, end: str | None) -> list[Row]:
+                           start: str | None, end: str | None,
+                           member: str | None = None) -> list[Row]:
         sql = "SELECT * FROM conversations WHERE id > ?"
         args: list[Any] = [after_id]
+        if member is not None:  # an identity key sees only the conversations it is in
+            sql += " AND id IN (SELECT conversation_id FROM participants WHERE identity = ?)"
+            args.append(member)
         for clause, value in (("state = ?", state), ("date_created >= ?", start),
                               ("date_created <= ?", end)):
             if value is not None:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
+from convo_cli.engine.keys import Actor
+from convo_cli.engine.roles import view as role_view
 from convo_cli.engine.service import INT64_MAX, EngineError, Service, integer, not_found
 from convo_cli.engine.store import Row, Store
 from convo_cli.engine.views import Resource, Views
@@ -69,7 +71,13 @@ PARAMETERS: dict[tuple[str, str], set[str]] = {
     ("user_conversation", "POST"): {"NotificationLevel", "LastReadTimestamp",
                                     "LastReadMessageIndex"},
     ("user_conversation", "DELETE"): set(),
+    ("roles", "GET"): PAGING,
+    ("roles", "POST"): {"FriendlyName", "Type", "Permission"},
+    ("role", "GET"): set(),
+    ("role", "POST"): {"Permission"},
+    ("role", "DELETE"): set(),
 }
+MULTI_VALUED = {"Permission"}  # repeated in a request, one value each (the spec)
 ROUTES = {
     ("Conversations",): "conversations",
     ("Conversations", "*"): "conversation",
@@ -82,6 +90,8 @@ ROUTES = {
     ("Users", "*"): "user",
     ("Users", "*", "Conversations"): "user_conversations",
     ("Users", "*", "Conversations", "*"): "user_conversation",
+    ("Roles",): "roles",
+    ("Roles", "*"): "role",
 }
 # What the resources' `links` name but this engine does not serve: a 404 that says so, so
 # that a client following a link learns why (the spec's paths: "yet"; the others, Twilio
@@ -111,18 +121,27 @@ class Engine:
         self.store = Store(db_path)
         self.service = Service(self.store, **service_options)
         self.views = Views(base_url, account_sid)
+        from convo_cli.engine.access import Access
+        from convo_cli.engine.roles import Roles
+
+        self.roles = self.service.roles = Roles(self.store)
+        self.access = Access(self)
+        self.member: str | None = None  # set while an identity key lists conversations
 
     def close(self) -> None:
         self.store.close()
 
     def handle(self, method: str, path: str, query: str, body: bytes, headers: dict[str, str],
-               *, base_url: str | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
+               *, base_url: str | None = None,
+               actor: Actor | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
         """`base_url`: the URL the client used, when served; resources and paging links are
-        built on it, so that a client (twilio-python) can follow them from where it is."""
+        built on it, so that a client (twilio-python) can follow them from where it is.
+        `actor`: who the credentials act as (`keys`); None or an account-wide key: anyone."""
         if base_url is not None and base_url != self.views.base_url:
             self.views = Views(base_url, self.views.account_sid)
         try:
-            status, payload = self._dispatch(method.upper(), path, query, body)
+            status, payload = self._dispatch(method.upper(), path, query, body,
+                                             actor.identity if actor else None)
         except EngineError as error:
             answer = _dump(self._error_body(error, path))
             return error.status, [*JSON_HEADERS, *error.headers], answer
@@ -142,6 +161,8 @@ class Engine:
             log.exception("engine failure on %s %s", method, path)
             error_ = EngineError(500, 20500, "Internal Server Error")
             return 500, JSON_HEADERS, _dump(self._error_body(error_, path))
+        finally:
+            self.member = None
         if payload is None:
             return status, [], b""
         return status, JSON_HEADERS, _dump(payload)
@@ -155,8 +176,8 @@ class Engine:
                 "more_info": f"https://www.twilio.com/docs/errors/{error.code}",
                 "status": error.status}
 
-    def _dispatch(self, method: str, path: str, query: str,
-                  body: bytes) -> tuple[int, Resource | None]:
+    def _dispatch(self, method: str, path: str, query: str, body: bytes,
+                  identity: str | None = None) -> tuple[int, Resource | None]:
         if not path.startswith("/v1/"):
             raise not_found()
         try:
@@ -177,6 +198,8 @@ class Engine:
                               headers=[("Allow", methods)])
         params = _parameters(query, body if method == "POST" else b"", allowed)
         handler: Callable[..., tuple[int, Resource | None]] = getattr(self, f"_{route}")
+        if identity is not None:  # an identity key: Twilio's roles decide (engine/access.py)
+            return self.access.dispatch(identity, route, method, segments[1::2], params, handler)
         return handler(method, segments[1::2], params)
 
     # Routes: each gets the path's variable segments and the checked parameters.
@@ -189,7 +212,7 @@ class Engine:
             p, ("Conversations",), "conversations", "conversations", "", 100, filters,
             lambda after, n: self.service.conversations(
                 _int_key(after, 0), n, state=p.get("State"), start_date=p.get("StartDate"),
-                end_date=p.get("EndDate")),
+                end_date=p.get("EndDate"), member=self.member),
             self.views.conversation, lambda row: row["id"],
         )
 
@@ -298,6 +321,22 @@ class Engine:
             row = self.service.user_conversation(ids[0], ids[1])
         return 200, self.views.user_conversation(row)
 
+    def _roles(self, method: str, _: list[str], p: dict[str, Any]):
+        if method == "POST":
+            row = self.roles.create(p.get("FriendlyName"), p.get("Type"), p.get("Permission"))
+            return 201, role_view(row, self.views)
+        return self._page(p, ("Roles",), "roles", "roles", "", 50, [],
+                          lambda after, n: self.roles.roles(_int_key(after, 0), n),
+                          lambda row: role_view(row, self.views), lambda row: row["id"])
+
+    def _role(self, method: str, ids: list[str], p: dict[str, Any]):
+        if method == "DELETE":
+            self.roles.delete(ids[0])
+            return 204, None
+        if method == "POST":
+            return 200, role_view(self.roles.update(ids[0], p.get("Permission")), self.views)
+        return 200, role_view(self.roles.role(ids[0]), self.views)
+
     def _page(self, p: dict[str, str], segments: tuple[str, ...], key: str, kind: str, owner: str,
               max_size: int, filters: list[tuple[str, str]],
               fetch: Callable[[str | None, int], list[Row]], view: Callable[[Row], Resource],
@@ -372,7 +411,7 @@ def _positive(value: str, name: str, minimum: int) -> int:
                           f"{minimum} to {INT64_MAX}") from None
 
 
-def _parameters(query: str, body: bytes, allowed: set[str]) -> dict[str, str]:
+def _parameters(query: str, body: bytes, allowed: set[str]) -> dict[str, Any]:
     try:
         pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
         if body:
@@ -383,7 +422,10 @@ def _parameters(query: str, body: bytes, allowed: set[str]) -> dict[str, str]:
     unknown = sorted({name for name, _ in pairs} - allowed)
     if unknown:
         raise EngineError(400, 20001, f"Unknown parameters: {', '.join(unknown)}")
-    return dict(pairs)
+    params: dict[str, Any] = dict(pairs)
+    for name in MULTI_VALUED & params.keys():
+        params[name] = [value for key, value in pairs if key == name]
+    return params
 
 
 def _kw(params: dict[str, str]) -> dict[str, str]:

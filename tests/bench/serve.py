@@ -82,6 +82,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="wrk's threads")
+    parser.add_argument("--key", action="store_true",
+                        help="authenticate with an identity key (its role checks measured)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
@@ -92,7 +94,16 @@ def main() -> None:
             sid = client.create_conversation(unique_name="bench").sid
             for n in range(200):
                 client.send_message(sid, author="alice", body=f"message number {n}")
-            auth = base64.b64encode(f"{server.account_sid}:{server.auth_token}".encode()).decode()
+            user, password = server.account_sid, server.auth_token
+            if args.key:  # `bench`'s own key, as a participant: every request role-checked
+                client.add_participant(sid, identity="bench")
+                made = subprocess.run(
+                    [sys.executable, "-m", "convo_cli", "serve", "keys", "create", "--identity",
+                     "bench", "--db", str(server.db_path)], capture_output=True, text=True,
+                    check=True)
+                fields = dict(line.split("\t", 1) for line in made.stdout.splitlines())
+                user, password = fields["sid"], fields["secret"]
+            auth = base64.b64encode(f"{user}:{password}".encode()).decode()
             runs = [
                 ("read", "GET a conversation", "GET", f"/v1/Conversations/{sid}", ""),
                 ("write", "POST a message", "POST", f"/v1/Conversations/{sid}/Messages",
@@ -101,7 +112,7 @@ def main() -> None:
                  f"/v1/Conversations/{sid}/Messages?PageSize=50", ""),
             ]
             print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, "
-                  f"on {server.url}")
+                  f"on {server.url}{', as an identity key' if args.key else ''}")
             print(f"{'':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
                   f"{'cpu µs/req':>10}  target")
             for kind, name, method, path, body in runs:

@@ -93,8 +93,10 @@ class Seed:
             message = self._post(f"/v1/Conversations/{conversation}/Messages",
                                  {"Author": name, "Body": "hello"})["sid"]
             user = self.session.get(f"{self.url}/v1/Users/{name}").json()["sid"]
+            role = self._post("/v1/Roles", {"FriendlyName": name, "Type": "conversation",
+                                            "Permission": "sendMessage"})["sid"]
             self.sids = {"Conversations": conversation, "Participants": participant,
-                         "Messages": message, "Users": user}
+                         "Messages": message, "Users": user, "Roles": role}
         return self.sids
 
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
