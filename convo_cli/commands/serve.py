@@ -21,6 +21,7 @@ class ServeOptions(NamedTuple):
     port: int = 8080
     db: str | None = None
     rate_limit: int | None = None
+    forward_to: str | None = None
 
 
 def run_serve(opts: ServeOptions, deps: Factory) -> int:
@@ -33,25 +34,57 @@ def run_serve(opts: ServeOptions, deps: Factory) -> int:
     account = load_account(deps.env, db)
     with closing(server.listen(opts.host, opts.port)) as sock:
         url = server.url_of(opts.host, sock.getsockname()[1])
-        with closing(_open_engine(db, url, account.sid)) as engine:
+        with closing(_open_engine(db, url, account.sid, account.token)) as engine:
+            worker = _start_deliveries(engine, db, account.token, opts.forward_to, deps)
             app = server.App(engine, account.sid, account.token, base_url=url,
                              rate_limit=opts.rate_limit, log=deps.io.stderr.write)
             limit = f", at most {opts.rate_limit} writes/s per conversation" \
                 if opts.rate_limit else ""
             deps.io.info(f"convo serve: {db} on {url}{limit}")
             deps.io.info(f"convo serve: account {account.sid}, auth token in {account.where}")
-            code = server.run(app, sock)
+            try:
+                code = server.run(app, sock)
+            finally:
+                worker.stop()
     deps.io.info("convo serve: stopped")
     return code
 
 
-def _open_engine(db: str, url: str, account_sid: str) -> Engine:
+def _start_deliveries(engine: Engine, db: str, token: str, forward_to: str | None,
+                      deps: Factory):
+    """The webhook delivery worker (engine/delivery.py): one line per delivery."""
+    from convo_cli.engine.delivery import Worker
+    from convo_cli.engine.webhooks import URL
+    from convo_cli.errors import UsageError
+    from convo_cli.render.text import terminal_safe
+
+    if forward_to is not None:
+        if not URL.match(forward_to):
+            raise UsageError(f"--forward-to {forward_to}: an http:// or https:// URL is needed")
+        engine.events.forward_to = forward_to
+        deps.io.info(f"convo serve: forwarding every event to {forward_to}")
+
+    def report(row, answer, seconds: float) -> None:
+        status = str(answer.status) if answer.status else f"failed ({answer.error})"
+        line = f"convo serve: --> {row['type']} {row['url']} {status} {seconds * 1000:.0f}ms"
+        try:
+            deps.io.stderr.write(terminal_safe(line) + "\n")
+        except (OSError, ValueError):
+            pass
+
+    worker = Worker(db, token, report)
+    engine.events.on_queued = worker.wake.set
+    worker.start()
+    return worker
+
+
+def _open_engine(db: str, url: str, account_sid: str, token: str) -> Engine:
     import sqlite3
 
     from convo_cli.engine.wire import Engine
 
     try:
-        return Engine(db, base_url=url, account_sid=account_sid)
+        return Engine(db, base_url=url, account_sid=account_sid, auth_token=token)
     except (sqlite3.Error, OSError) as error:
         raise ConvoError(f"cannot open the database {db}: {error}") from None
 
@@ -72,6 +105,10 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
             "--rate-limit", min=1, metavar="N",
             help="Answer writes beyond N per second per conversation with 429, as Twilio "
             "does.")] = None,
+        forward_to: Annotated[str | None, typer.Option(
+            "--forward-to", metavar="URL",
+            help="Send every post-event webhook (onMessageAdded, …) to URL too, for this run, "
+            "signed with the account's auth token; one line per delivery.")] = None,
     ) -> int:
         """Serve the built-in engine over HTTP, for other convo users and Twilio's libraries.
 
@@ -80,10 +117,10 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         Those are $CONVO_SERVE_ACCOUNT_SID and $CONVO_SERVE_AUTH_TOKEN when set, or else
         generated on the first start and kept beside the database, in DB.credentials.json.
 
-        One line per request goes to standard error. SIGINT or SIGTERM stops it gracefully.
+        One line per request goes to standard error, and one per webhook delivered. SIGINT or SIGTERM stops it gracefully.
 
         $ convo serve --port 8080
 
         $ CONVO_SERVE_ACCOUNT_SID=AC… CONVO_SERVE_AUTH_TOKEN=… convo serve --db team.db
         """
-        return run_serve(ServeOptions(host, port, db, rate_limit), ctx.obj)
+        return run_serve(ServeOptions(host, port, db, rate_limit, forward_to), ctx.obj)

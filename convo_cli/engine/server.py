@@ -13,6 +13,7 @@ in `run` only.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import errno
@@ -119,9 +120,13 @@ class App:
                 return error(429, 20429, f"Too Many Requests: more than "
                              f"{self.limit.per_second} writes per second to this {scope_}",
                              [(b"retry-after", b"1")])
+        query = _text(scope["query_string"])
+        # A pre-event webhook is asked off the event loop (up to 5 s): other clients go on.
+        call = self.engine.pre_event_call(method, path, query, body, headers)
+        pre_answer = await asyncio.to_thread(call.send) if call is not None else None
         status, pairs, payload = self.engine.handle(
-            method, path, _text(scope["query_string"]), body, headers,
-            base_url=self._base_url(scope, headers.get("host")))
+            method, path, query, body, headers,
+            base_url=self._base_url(scope, headers.get("host")), pre_answer=pre_answer)
         return status, [(k.lower().encode(), v.encode()) for k, v in pairs], payload
 
     def _authorized(self, header: str | None) -> bool:

@@ -91,6 +91,51 @@ MIGRATIONS = [
         (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = conversations.id);
     ALTER TABLE participants ADD COLUMN notification_level TEXT NOT NULL DEFAULT 'default';
     """,
+    # Webhooks (engine/webhooks.py): the account's configuration (one row) and the
+    # conversation-scoped ones; the events and their deliveries: the durable queue
+    # (engine/events.py), written in the transaction of the change that fired them.
+    """
+    CREATE TABLE webhook_configuration (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        method TEXT NOT NULL DEFAULT 'POST',
+        filters TEXT NOT NULL DEFAULT '[]',
+        pre_webhook_url TEXT,
+        post_webhook_url TEXT,
+        target TEXT NOT NULL DEFAULT 'webhook'
+    );
+    CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        target TEXT NOT NULL,
+        configuration TEXT NOT NULL,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL
+    );
+    CREATE INDEX webhooks_by_conversation ON webhooks(conversation_id);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        conversation_sid TEXT,
+        params TEXT NOT NULL,
+        date_created TEXT NOT NULL
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        method TEXT NOT NULL,
+        webhook_sid TEXT,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt REAL NOT NULL DEFAULT 0,
+        status INTEGER,
+        error TEXT,
+        date_updated TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries(state, next_attempt);
+    CREATE INDEX deliveries_by_event ON deliveries(event_id);
+    """,
 ]
 
 _PARTICIPANT_CONVERSATION = """

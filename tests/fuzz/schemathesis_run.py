@@ -93,8 +93,11 @@ class Seed:
             message = self._post(f"/v1/Conversations/{conversation}/Messages",
                                  {"Author": name, "Body": "hello"})["sid"]
             user = self.session.get(f"{self.url}/v1/Users/{name}").json()["sid"]
+            webhook = self._post(f"/v1/Conversations/{conversation}/Webhooks", {
+                "Target": "webhook", "Configuration.Url": "http://127.0.0.1:9/",
+                "Configuration.Filters": "onMessageAdded"})["sid"]
             self.sids = {"Conversations": conversation, "Participants": participant,
-                         "Messages": message, "Users": user}
+                         "Messages": message, "Users": user, "Webhooks": webhook}
         return self.sids
 
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:

@@ -1,0 +1,185 @@
+"""Sending webhook requests: Twilio's signature, one HTTP request, and the queue's worker.
+
+Signed exactly as Twilio signs (https://www.twilio.com/docs/usage/security): HMAC-SHA1,
+keyed with the account's auth token, over the full URL followed by each POST parameter's
+name and value in name order; base64. A GET carries its parameters in the URL instead.
+
+A delivery is claimed by pushing its `next_attempt` past a lease, so two processes sharing
+the database (a `convo serve` and a local command) never send one twice while both live;
+one killed mid-send is retried when its lease ends. Failures back off exponentially and
+give up after MAX_ATTEMPTS (the row stays, `failed`, for `convo events`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import NamedTuple
+from urllib.parse import urlencode
+
+from convo_cli.engine.store import Row, Store
+
+TIMEOUT = 5.0  # seconds: Twilio's limit for a webhook's answer
+MAX_ATTEMPTS = 8
+LEASE = 30.0  # seconds a claimed delivery is held before another worker may retry it
+USER_AGENT = "TwilioProxy/1.1 (convo)"
+
+
+class Answer(NamedTuple):
+    status: int  # 0: no answer (refused, timed out)
+    body: bytes
+    error: str
+
+
+def signature(token: str, url: str, params: dict[str, str]) -> str:
+    data = url + "".join(f"{name}{params[name]}" for name in sorted(params))
+    digest = hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def send(url: str, method: str, params: dict[str, str], token: str,
+         timeout: float = TIMEOUT) -> Answer:
+    """One signed webhook request; never raises for what the receiver does."""
+    headers = {"User-Agent": USER_AGENT, "I-Twilio-Idempotency-Token": params.get("_id", "")}
+    params = {k: v for k, v in params.items() if k != "_id"}
+    if method == "GET":
+        target = url + ("&" if "?" in url else "?") + urlencode(params)
+        headers["X-Twilio-Signature"] = signature(token, target, {})
+        request = urllib.request.Request(target, headers=headers, method="GET")
+    else:
+        headers["X-Twilio-Signature"] = signature(token, url, params)
+        headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+        request = urllib.request.Request(url, data=urlencode(params).encode(), headers=headers,
+                                         method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return Answer(response.status, response.read(64 * 1024), "")
+    except urllib.error.HTTPError as failure:
+        return Answer(failure.code, failure.read(64 * 1024), "")
+    except (OSError, ValueError) as failure:  # refused, timed out, a bad URL
+        return Answer(0, b"", str(getattr(failure, "reason", failure))[:200])
+
+
+def backoff(attempts: int) -> float:
+    return float(min(2 ** attempts, 300))
+
+
+def claim(store: Store, limit: int, now: float) -> list[Row]:
+    """Due deliveries, leased to this worker."""
+    with store.write():
+        rows = store.all(
+            "SELECT d.id, d.url, d.method, d.webhook_sid, d.attempts, e.type, e.params "
+            "FROM deliveries d JOIN events e ON e.id = d.event_id "
+            "WHERE d.state = 'pending' AND d.next_attempt <= ? ORDER BY d.id LIMIT ?",
+            now, limit)
+        if rows:
+            store.db.executemany("UPDATE deliveries SET next_attempt = ? WHERE id = ?",
+                                 [(now + LEASE, row["id"]) for row in rows])
+    return rows
+
+
+def attempt(row: Row, token: str, timeout: float = TIMEOUT) -> Answer:
+    params = json.loads(row["params"])
+    params["RetryCount"] = str(row["attempts"])
+    if row["webhook_sid"]:
+        params["WebhookSid"] = row["webhook_sid"]
+        params["WebhookType"] = "webhook"
+    params["_id"] = f"convo-{row['id']}"
+    return send(row["url"], row["method"], params, token, timeout)
+
+
+def record(store: Store, results: list[tuple[Row, Answer]], now: float) -> None:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    updates = []
+    for row, answer in results:
+        attempts = row["attempts"] + 1
+        if 200 <= answer.status < 300:
+            state, due = "delivered", now
+        elif attempts >= MAX_ATTEMPTS:
+            state, due = "failed", now
+        else:
+            state, due = "pending", now + backoff(attempts)
+        updates.append((state, attempts, due, answer.status or None, answer.error or None,
+                        stamp, row["id"]))
+    with store.write():
+        store.db.executemany(
+            "UPDATE deliveries SET state = ?, attempts = ?, next_attempt = ?, status = ?, "
+            "error = ?, date_updated = ? WHERE id = ?", updates)
+
+
+def drain(store: Store, token: str, budget: float) -> int:
+    """Deliver what is due now, within `budget` seconds in all (the local profile's command
+    does this before it exits); what fails stays queued with its backoff. The number sent."""
+    deadline = time.monotonic() + budget
+    sent = 0
+    while (left := deadline - time.monotonic()) > 0.05:
+        rows = claim(store, 20, time.time())
+        if not rows:
+            break
+        results = []
+        for row in rows:
+            left = deadline - time.monotonic()
+            if left <= 0.05:
+                # Out of time: released unchanged, to be sent by the next command or server.
+                results.append((row, None))
+                continue
+            results.append((row, attempt(row, token, min(TIMEOUT, left))))
+        done = [(row, answer) for row, answer in results if answer is not None]
+        record(store, done, time.time())
+        released = [row["id"] for row, answer in results if answer is None]
+        if released:
+            with store.write():
+                store.db.executemany("UPDATE deliveries SET next_attempt = 0 WHERE id = ?",
+                                     [(i,) for i in released])
+        sent += sum(1 for _, answer in done if 200 <= answer.status < 300)
+    return sent
+
+
+class Worker:
+    """`convo serve`'s delivery thread, with its own connection to the database. Woken when
+    the engine queues something, and every second for retries that come due."""
+
+    def __init__(self, db_path: str, token: str,
+                 report: Callable[[Row, Answer, float], None] | None = None) -> None:
+        self.db_path, self.token, self.report = db_path, token, report
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="convo-webhooks", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+        self._thread.join(TIMEOUT + 1)
+
+    def _run(self) -> None:
+        store = Store(self.db_path)
+        try:
+            # A restart retries at once what was waiting (its receiver may be back).
+            with store.write():
+                store.db.execute("UPDATE deliveries SET next_attempt = 0 WHERE state = 'pending'")
+            while not self._stop.is_set():
+                rows = claim(store, 50, time.time())
+                if not rows:
+                    self.wake.wait(1.0)
+                    self.wake.clear()
+                    continue
+                results = []
+                for row in rows:
+                    started = time.monotonic()
+                    answer = attempt(row, self.token)
+                    results.append((row, answer))
+                    if self.report is not None:
+                        self.report(row, answer, time.monotonic() - started)
+                record(store, results, time.time())
+        finally:
+            store.close()

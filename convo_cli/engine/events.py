@@ -1,0 +1,135 @@
+"""Post-events: their parameters, as Twilio's Conversations Webhooks documentation lists
+them, and the durable queue they wait in.
+
+`Events.fire` runs inside the write transaction of the change (Service calls it there), so an
+event is stored exactly when its change is: a crash loses neither, and a rolled-back change
+leaves no event. Each event gets one delivery row per receiver that wants it (the account's
+post-event URL when its Filters name the event, each matching conversation-scoped webhook,
+the `--forward-to` URL of a running `convo serve`); engine/delivery.py sends them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from convo_cli.engine.store import Row, Store
+
+Params = dict[str, str]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def conversation_params(conversation: Row) -> Params:
+    return {
+        "ConversationSid": conversation["sid"],
+        "FriendlyName": _text(conversation.get("friendly_name")),
+        "UniqueName": _text(conversation.get("unique_name")),
+        "Attributes": _text(conversation.get("attributes")),
+        "MessagingServiceSid": _text(conversation.get("messaging_service_sid")),
+        "State": _text(conversation.get("state")),
+        "DateCreated": _text(conversation.get("date_created")),
+        "DateUpdated": _text(conversation.get("date_updated")),
+    }
+
+
+def participant_params(conversation: Row, participant: Row) -> Params:
+    params = {
+        "ConversationSid": conversation["sid"],
+        "ParticipantSid": participant["sid"],
+        "Identity": _text(participant.get("identity")),
+        "Attributes": _text(participant.get("attributes")),
+        "RoleSid": _text(participant.get("role_sid")),
+        "DateCreated": _text(participant.get("date_created")),
+        "DateUpdated": _text(participant.get("date_updated")),
+    }
+    for name, column in (("Address", "address"), ("ProxyAddress", "proxy_address"),
+                         ("ProjectedAddress", "projected_address")):
+        if participant.get(column):
+            params[f"MessagingBinding.{name}"] = participant[column]
+    if participant.get("last_read_message_index") is not None:
+        params["LastReadMessageIndex"] = str(participant["last_read_message_index"])
+    return params
+
+
+def message_params(conversation: Row, message: Row) -> Params:
+    params = {
+        "ConversationSid": conversation["sid"],
+        "MessageSid": message["sid"],
+        "Index": str(message["idx"]),
+        "Author": _text(message.get("author")),
+        "Body": _text(message.get("body")),
+        "Attributes": _text(message.get("attributes")),
+        "ParticipantSid": _text(message.get("participant_sid")),
+        "DateCreated": _text(message.get("date_created")),
+        "DateUpdated": _text(message.get("date_updated")),
+    }
+    if conversation.get("messaging_service_sid"):
+        params["MessagingServiceSid"] = conversation["messaging_service_sid"]
+    if message.get("media"):
+        params["Media"] = message["media"]
+    return params
+
+
+class Events:
+    """Hooks the Service calls inside its write transactions. `enabled` is set per request
+    from `X-Twilio-Webhook-Enabled` (REST changes fire webhooks only with it, as on Twilio)."""
+
+    def __init__(self, store: Store, account_sid: str, service_sid: str) -> None:
+        self.store, self.account_sid, self.service_sid = store, account_sid, service_sid
+        self.enabled = False
+        self.source = "API"
+        self.forward_to: str | None = None  # `convo serve --forward-to`, this run only
+        self.queued = 0  # deliveries queued by this process (the local profile sends them)
+        self.on_queued: Callable[[], None] | None = None  # wakes a delivery worker
+
+    def fire(self, event: str, conversation: Row, params: Params) -> None:
+        if not self.enabled:
+            return
+        targets = self._targets(event, conversation, params.get("Body", ""))
+        if not targets:
+            return
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        full = {"AccountSid": self.account_sid, "ChatServiceSid": self.service_sid,
+                "EventType": event, "Source": self.source, **params}
+        cursor = self.store.db.execute(
+            "INSERT INTO events (type, conversation_sid, params, date_created) "
+            "VALUES (?, ?, ?, ?)", (event, conversation.get("sid"), json.dumps(full), now))
+        self.store.db.executemany(
+            "INSERT INTO deliveries (event_id, url, method, webhook_sid, date_updated) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(cursor.lastrowid, url, method, sid, now) for url, method, sid in targets])
+        self.queued += len(targets)
+        if self.on_queued is not None:
+            self.on_queued()
+
+    def _targets(self, event: str, conversation: Row, body: str) -> list[tuple[str, str, str | None]]:
+        targets: list[tuple[str, str, str | None]] = []
+        config = self.store.one(
+            "SELECT method, filters, post_webhook_url FROM webhook_configuration WHERE id = 1")
+        if config and config["post_webhook_url"] and event in json.loads(config["filters"]):
+            targets.append((config["post_webhook_url"], config["method"], None))
+        if "id" in conversation:
+            for row in self.store.all("SELECT sid, target, configuration FROM webhooks "
+                                      "WHERE conversation_id = ?", conversation["id"]):
+                config_ = json.loads(row["configuration"])
+                if row["target"] == "webhook" and event in config_.get("filters", ()):
+                    targets.append((config_["url"], config_.get("method", "POST"), row["sid"]))
+                elif (row["target"] == "trigger" and event == "onMessageAdded"
+                      and _triggered(config_, body)):
+                    targets.append((config_["url"], config_.get("method", "POST"), row["sid"]))
+        if self.forward_to:
+            targets.append((self.forward_to, "POST", None))
+        return targets
+
+
+def _triggered(config: dict[str, Any], body: str) -> bool:
+    """A `trigger` webhook fires on a message whose first word is one of its keywords,
+    compared case-insensitively."""
+    words = body.split(None, 1)
+    first = words[0].lower() if words else ""
+    return any(first == t.lower() for t in config.get("triggers", ()))
