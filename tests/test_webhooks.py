@@ -232,9 +232,9 @@ def test_the_local_command_delivers_before_it_exits_and_keeps_failures(receiver)
     assert [r.params["Body"] for r in receiver.requests] == ["hi bot"]
     client.post("/v1/Configuration/Webhooks", [("PostWebhookUrl", "http://127.0.0.1:9/down")])
     assert convo("--identity", "ann", "send", "team", "lost?").code == 0
-    pending = client.engine.store.all("SELECT state, attempts FROM deliveries "
+    pending = client.engine.store.all("SELECT type, attempts FROM outbox "
                                       "WHERE url LIKE '%/down'")
-    assert pending == [{"state": "pending", "attempts": 1}]
+    assert pending == [{"type": "onMessageAdded", "attempts": 1}]
     client.close()
 
 
@@ -279,8 +279,8 @@ def test_queued_events_survive_a_killed_server_and_are_delivered_after_restart(t
 
 def _failed_attempts(db) -> int:
     with sqlite3.connect(db) as connection:
-        return connection.execute("SELECT COUNT(*) FROM deliveries WHERE state = 'pending' "
-                                  "AND attempts >= 1").fetchone()[0]
+        return connection.execute("SELECT COUNT(*) FROM outbox WHERE attempts >= 1"
+                                  ).fetchone()[0]
 
 
 def test_serve_forward_to_sends_every_event_and_prints_a_line(tmp_path, receiver):

@@ -45,37 +45,26 @@ def run_serve(opts: ServeOptions, deps: Factory) -> int:
             try:
                 code = server.run(app, sock)
             finally:
-                worker.stop()
+                from convo_cli.engine import courier
+
+                courier.stop(worker)
     deps.io.info("convo serve: stopped")
     return code
 
 
 def _start_deliveries(engine: Engine, db: str, token: str, forward_to: str | None,
                       deps: Factory):
-    """The webhook delivery worker (engine/delivery.py): one line per delivery."""
-    from convo_cli.engine.delivery import Worker
+    """The webhook courier (engine/courier.py), a child process: one line per delivery."""
+    from convo_cli.engine import courier
     from convo_cli.engine.webhooks import URL
     from convo_cli.errors import UsageError
-    from convo_cli.render.text import terminal_safe
 
     if forward_to is not None:
         if not URL.match(forward_to):
             raise UsageError(f"--forward-to {forward_to}: an http:// or https:// URL is needed")
         engine.events.forward_to = forward_to
         deps.io.info(f"convo serve: forwarding every event to {forward_to}")
-
-    def report(row, answer, seconds: float) -> None:
-        status = str(answer.status) if answer.status else f"failed ({answer.error})"
-        line = f"convo serve: --> {row['type']} {row['url']} {status} {seconds * 1000:.0f}ms"
-        try:
-            deps.io.stderr.write(terminal_safe(line) + "\n")
-        except (OSError, ValueError):
-            pass
-
-    worker = Worker(db, token, report)
-    engine.events.on_queued = worker.wake.set
-    worker.start()
-    return worker
+    return courier.start(db, token)
 
 
 def _open_engine(db: str, url: str, account_sid: str, token: str) -> Engine:

@@ -7,7 +7,8 @@ name and value in name order; base64. A GET carries its parameters in the URL in
 A delivery is claimed by pushing its `next_attempt` past a lease, so two processes sharing
 the database (a `convo serve` and a local command) never send one twice while both live;
 one killed mid-send is retried when its lease ends. Failures back off exponentially and
-give up after MAX_ATTEMPTS (the row stays, `failed`, for `convo events`).
+give up after MAX_ATTEMPTS. Done or given up, a delivery moves from the outbox to the
+`deliveries` table, its history.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -44,20 +44,25 @@ def signature(token: str, url: str, params: dict[str, str]) -> str:
     return base64.b64encode(digest).decode()
 
 
-def send(url: str, method: str, params: dict[str, str], token: str,
-         timeout: float = TIMEOUT) -> Answer:
-    """One signed webhook request; never raises for what the receiver does."""
+def signed(url: str, method: str, params: dict[str, str],
+           token: str) -> tuple[str, bytes | None, dict[str, str]]:
+    """The request to send: its URL, body and headers."""
     headers = {"User-Agent": USER_AGENT, "I-Twilio-Idempotency-Token": params.get("_id", "")}
     params = {k: v for k, v in params.items() if k != "_id"}
     if method == "GET":
         target = url + ("&" if "?" in url else "?") + urlencode(params)
         headers["X-Twilio-Signature"] = signature(token, target, {})
-        request = urllib.request.Request(target, headers=headers, method="GET")
-    else:
-        headers["X-Twilio-Signature"] = signature(token, url, params)
-        headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
-        request = urllib.request.Request(url, data=urlencode(params).encode(), headers=headers,
-                                         method="POST")
+        return target, None, headers
+    headers["X-Twilio-Signature"] = signature(token, url, params)
+    headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+    return url, urlencode(params).encode(), headers
+
+
+def send(url: str, method: str, params: dict[str, str], token: str,
+         timeout: float = TIMEOUT) -> Answer:
+    """One signed webhook request; never raises for what the receiver does."""
+    target, body, headers = signed(url, method, params, token)
+    request = urllib.request.Request(target, data=body, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return Answer(response.status, response.read(64 * 1024), "")
@@ -74,44 +79,49 @@ def backoff(attempts: int) -> float:
 def claim(store: Store, limit: int, now: float) -> list[Row]:
     """Due deliveries, leased to this worker."""
     with store.write():
-        rows = store.all(
-            "SELECT d.id, d.url, d.method, d.webhook_sid, d.attempts, e.type, e.params "
-            "FROM deliveries d JOIN events e ON e.id = d.event_id "
-            "WHERE d.state = 'pending' AND d.next_attempt <= ? ORDER BY d.id LIMIT ?",
-            now, limit)
+        rows = store.all("SELECT * FROM outbox WHERE next_attempt <= ? ORDER BY id LIMIT ?",
+                         now, limit)
         if rows:
-            store.db.executemany("UPDATE deliveries SET next_attempt = ? WHERE id = ?",
+            store.db.executemany("UPDATE outbox SET next_attempt = ? WHERE id = ?",
                                  [(now + LEASE, row["id"]) for row in rows])
     return rows
 
 
-def attempt(row: Row, token: str, timeout: float = TIMEOUT) -> Answer:
+def attempt(row: Row, token: str, timeout: float = TIMEOUT,
+            sender: Callable[..., Answer] | None = None) -> Answer:
     params = json.loads(row["params"])
     params["RetryCount"] = str(row["attempts"])
     if row["webhook_sid"]:
         params["WebhookSid"] = row["webhook_sid"]
         params["WebhookType"] = "webhook"
     params["_id"] = f"convo-{row['id']}"
-    return send(row["url"], row["method"], params, token, timeout)
+    return (sender or send)(row["url"], row["method"], params, token, timeout)
 
 
 def record(store: Store, results: list[tuple[Row, Answer]], now: float) -> None:
+    """Done or given up: moved from the outbox to `deliveries`; else retried later."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-    updates = []
+    retries, finished = [], []
     for row, answer in results:
         attempts = row["attempts"] + 1
-        if 200 <= answer.status < 300:
-            state, due = "delivered", now
-        elif attempts >= MAX_ATTEMPTS:
-            state, due = "failed", now
+        status, error = answer.status or None, answer.error or None
+        ok = 200 <= answer.status < 300
+        if ok or attempts >= MAX_ATTEMPTS:
+            finished.append((row["type"], row["conversation_sid"], row["url"], row["method"],
+                             row["webhook_sid"], row["params"], attempts,
+                             "delivered" if ok else "failed", status, error,
+                             row["date_created"], stamp, row["id"]))
         else:
-            state, due = "pending", now + backoff(attempts)
-        updates.append((state, attempts, due, answer.status or None, answer.error or None,
-                        stamp, row["id"]))
+            retries.append((attempts, now + backoff(attempts), status, error, row["id"]))
     with store.write():
         store.db.executemany(
-            "UPDATE deliveries SET state = ?, attempts = ?, next_attempt = ?, status = ?, "
-            "error = ?, date_updated = ? WHERE id = ?", updates)
+            "UPDATE outbox SET attempts = ?, next_attempt = ?, status = ?, error = ? "
+            "WHERE id = ?", retries)
+        store.db.executemany(
+            "INSERT INTO deliveries (type, conversation_sid, url, method, webhook_sid, params, "
+            "attempts, state, status, error, date_created, date_updated) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [f[:-1] for f in finished])
+        store.db.executemany("DELETE FROM outbox WHERE id = ?", [(f[-1],) for f in finished])
 
 
 def drain(store: Store, token: str, budget: float) -> int:
@@ -136,50 +146,7 @@ def drain(store: Store, token: str, budget: float) -> int:
         released = [row["id"] for row, answer in results if answer is None]
         if released:
             with store.write():
-                store.db.executemany("UPDATE deliveries SET next_attempt = 0 WHERE id = ?",
+                store.db.executemany("UPDATE outbox SET next_attempt = 0 WHERE id = ?",
                                      [(i,) for i in released])
         sent += sum(1 for _, answer in done if 200 <= answer.status < 300)
     return sent
-
-
-class Worker:
-    """`convo serve`'s delivery thread, with its own connection to the database. Woken when
-    the engine queues something, and every second for retries that come due."""
-
-    def __init__(self, db_path: str, token: str,
-                 report: Callable[[Row, Answer, float], None] | None = None) -> None:
-        self.db_path, self.token, self.report = db_path, token, report
-        self.wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="convo-webhooks", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.wake.set()
-        self._thread.join(TIMEOUT + 1)
-
-    def _run(self) -> None:
-        store = Store(self.db_path)
-        try:
-            # A restart retries at once what was waiting (its receiver may be back).
-            with store.write():
-                store.db.execute("UPDATE deliveries SET next_attempt = 0 WHERE state = 'pending'")
-            while not self._stop.is_set():
-                rows = claim(store, 50, time.time())
-                if not rows:
-                    self.wake.wait(1.0)
-                    self.wake.clear()
-                    continue
-                results = []
-                for row in rows:
-                    started = time.monotonic()
-                    answer = attempt(row, self.token)
-                    results.append((row, answer))
-                    if self.report is not None:
-                        self.report(row, answer, time.monotonic() - started)
-                record(store, results, time.time())
-        finally:
-            store.close()

@@ -3,7 +3,7 @@ them, and the durable queue they wait in.
 
 `Events.fire` runs inside the write transaction of the change (Service calls it there), so an
 event is stored exactly when its change is: a crash loses neither, and a rolled-back change
-leaves no event. Each event gets one delivery row per receiver that wants it (the account's
+leaves no event. Each event gets one outbox row per receiver that wants it (the account's
 post-event URL when its Filters name the event, each matching conversation-scoped webhook,
 the `--forward-to` URL of a running `convo serve`); engine/delivery.py sends them.
 """
@@ -18,6 +18,7 @@ from typing import Any
 from convo_cli.engine.store import Row, Store
 
 Params = dict[str, str]
+CACHE_SECONDS = 1.0
 
 
 def _text(value: Any) -> str:
@@ -86,6 +87,29 @@ class Events:
         self.forward_to: str | None = None  # `convo serve --forward-to`, this run only
         self.queued = 0  # deliveries queued by this process (the local profile sends them)
         self.on_queued: Callable[[], None] | None = None  # wakes a delivery worker
+        self._cached_at = -1.0
+        self._config: Row | None = None
+        self._scoped: frozenset[int] = frozenset()
+
+    def configuration(self) -> Row | None:
+        """The account's webhook configuration and which conversations have webhooks of their
+        own, read at most once a CACHE_SECONDS (three queries fewer on every write); a change
+        through this engine is seen at once (`forget`), one made by another process on the
+        same file within CACHE_SECONDS."""
+        now = time.monotonic()
+        if now - self._cached_at > CACHE_SECONDS:
+            self._config = self.store.one("SELECT method, filters, pre_webhook_url, "
+                                          "post_webhook_url FROM webhook_configuration")
+            if self._config is not None:
+                self._config = {**self._config, "filters": frozenset(
+                    json.loads(self._config["filters"]))}
+            self._scoped = frozenset(row["conversation_id"] for row in self.store.all(
+                "SELECT DISTINCT conversation_id FROM webhooks"))
+            self._cached_at = now
+        return self._config
+
+    def forget(self) -> None:
+        self._cached_at = -1.0
 
     def fire(self, event: str, conversation: Row, params: Params) -> None:
         if not self.enabled:
@@ -96,24 +120,23 @@ class Events:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         full = {"AccountSid": self.account_sid, "ChatServiceSid": self.service_sid,
                 "EventType": event, "Source": self.source, **params}
-        cursor = self.store.db.execute(
-            "INSERT INTO events (type, conversation_sid, params, date_created) "
-            "VALUES (?, ?, ?, ?)", (event, conversation.get("sid"), json.dumps(full), now))
+        conversation_sid = conversation.get("sid")
+        data = json.dumps(full)
         self.store.db.executemany(
-            "INSERT INTO deliveries (event_id, url, method, webhook_sid, date_updated) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(cursor.lastrowid, url, method, sid, now) for url, method, sid in targets])
+            "INSERT INTO outbox (type, conversation_sid, url, method, webhook_sid, params, "
+            "date_created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(event, conversation_sid, url, method, sid, data, now)
+             for url, method, sid in targets])
         self.queued += len(targets)
         if self.on_queued is not None:
             self.on_queued()
 
     def _targets(self, event: str, conversation: Row, body: str) -> list[tuple[str, str, str | None]]:
         targets: list[tuple[str, str, str | None]] = []
-        config = self.store.one(
-            "SELECT method, filters, post_webhook_url FROM webhook_configuration WHERE id = 1")
-        if config and config["post_webhook_url"] and event in json.loads(config["filters"]):
+        config = self.configuration()
+        if config and config["post_webhook_url"] and event in config["filters"]:
             targets.append((config["post_webhook_url"], config["method"], None))
-        if "id" in conversation:
+        if conversation.get("id") in self._scoped:
             for row in self.store.all("SELECT sid, target, configuration FROM webhooks "
                                       "WHERE conversation_id = ?", conversation["id"]):
                 config_ = json.loads(row["configuration"])

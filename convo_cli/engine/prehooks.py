@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from convo_cli.engine import events, webhooks
+from convo_cli.engine import events
 from convo_cli.engine.service import EngineError
 
 if TYPE_CHECKING:
@@ -60,8 +60,8 @@ def call_for(engine: Engine, route: str, method: str, ids: list[str],
     event = EVENTS.get((route, method))
     if event is None:
         return None
-    config = webhooks.configuration(engine.store)
-    if not config["pre_webhook_url"] or event not in json.loads(config["filters"]):
+    config = engine.events.configuration()
+    if not config or not config["pre_webhook_url"] or event not in config["filters"]:
         return None
     params: dict[str, str] = {}
     if ids:  # the conversation exists (else the change will 404 and nothing is asked)

@@ -351,6 +351,7 @@ class Engine:
     def _configuration_webhooks(self, method: str, _: list[str], p: Params):
         url = self.views.url("Configuration", "Webhooks")
         if method == "POST":
+            self.events.forget()
             row = webhooks.update_configuration(self.store, p, p.lists)
         else:
             row = webhooks.configuration(self.store)
@@ -365,6 +366,7 @@ class Engine:
             return webhooks.scoped_view(row, self.views.account_sid, sid, url)
 
         if method == "POST":
+            self.events.forget()
             return 201, view(webhooks.create_scoped(self.store, conversation, p, p.lists,
                                                     self.service.clock()))
         rows = webhooks.scoped(self.store, conversation)  # at most 5: one page
@@ -378,9 +380,11 @@ class Engine:
         conversation = self.service.conversation(ids[0])
         sid = conversation["sid"]
         if method == "DELETE":
+            self.events.forget()
             webhooks.delete_scoped(self.store, conversation, ids[1])
             return 204, None
         if method == "POST":
+            self.events.forget()
             row = webhooks.update_scoped(self.store, conversation, ids[1], p, p.lists,
                                          self.service.clock())
         else:
