@@ -302,3 +302,50 @@ def test_serve_forward_to_sends_every_event_and_prints_a_line(tmp_path, receiver
         assert line in server.log()
     finally:
         server.stop()
+
+
+def test_convo_events_lists_deliveries_and_what_waits(receiver):
+    assert convo("create", "--unique-name", "log").code == 0
+    assert convo("--identity", "ann", "join", "log").code == 0
+    from convo_cli.config import data_dir
+
+    client = EngineClient(str(data_dir(os.environ) / "local.db"))
+    client.post("/v1/Configuration/Webhooks", [
+        ("PostWebhookUrl", receiver.url + "/ok"), ("Filters", "onMessageAdded")])
+    assert convo("--identity", "ann", "send", "log", "first").code == 0
+    client.post("/v1/Configuration/Webhooks", [("PostWebhookUrl", "http://127.0.0.1:9/down")])
+    client.close()
+    assert convo("--identity", "ann", "send", "log", "second").code == 0
+    rows = convo("events").rows()
+    assert [(r[1], r[3], r[4], r[6]) for r in rows] == [
+        ("onMessageAdded", receiver.url + "/ok", "delivered", "1"),
+        ("onMessageAdded", "http://127.0.0.1:9/down", "pending", "1")]
+    assert rows[0][5] == "200" and rows[1][5] != ""
+    items = [json.loads(line) for line in convo("events", "--json").lines()]
+    assert [i["params"]["Body"] for i in items] == ["first", "second"]
+
+
+def test_convo_events_needs_a_convo_engine():
+    result = convo("events", TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_AUTH_TOKEN="x")
+    assert result.code == 2 and "convo engine" in result.err
+
+
+def test_the_event_log_is_served_outside_v1(tmp_path, receiver):
+    from server_helpers import raw_request, start_server
+
+    server = start_server(tmp_path / "log.db", "--forward-to", receiver.url)
+    try:
+        raw_request(server.url, "POST", "/v1/Conversations", b"", headers=ON, auth=server.auth)
+        receiver.wait_for(1)
+        for _ in range(200):
+            status, _, log = raw_request(server.url, "GET", "/convo/v1/Events?After=0",
+                                         auth=server.auth)
+            if log["finished"]:
+                break
+            time.sleep(0.05)
+        assert status == 200
+        assert [(i["event_type"], i["state"], i["status"]) for i in log["finished"]] == \
+            [("onConversationAdded", "delivered", 200)]
+        assert raw_request(server.url, "GET", "/convo/v1/Events")[0] == 401
+    finally:
+        server.stop()

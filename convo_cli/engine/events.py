@@ -156,3 +156,40 @@ def _triggered(config: dict[str, Any], body: str) -> bool:
     words = body.split(None, 1)
     first = words[0].lower() if words else ""
     return any(first == t.lower() for t in config.get("triggers", ()))
+
+
+# `/convo/v1/Events`: a convo extension (not Twilio's API) that `convo events` reads.
+
+LISTING_LIMIT = 200
+
+
+def listing(store: Store, query: dict[str, str]) -> dict[str, Any]:
+    """The deliveries waiting in the outbox, and the finished ones (delivered or given up),
+    newest first; with `After=N`, only the finished ones after id N, oldest first (a follower
+    polls with the last id it saw)."""
+    from convo_cli.engine.service import EngineError
+
+    try:
+        limit = max(1, min(int(query.get("PageSize", "50")), LISTING_LIMIT))
+        after = int(query["After"]) if "After" in query else None
+    except ValueError:
+        raise EngineError(400, 20422, "Invalid parameter: PageSize and After are integers") \
+            from None
+    if after is not None:
+        done = store.all("SELECT * FROM deliveries WHERE id > ? ORDER BY id LIMIT ?",
+                         after, limit)
+        waiting: list[Row] = []
+    else:
+        done = store.all("SELECT * FROM deliveries ORDER BY id DESC LIMIT ?", limit)
+        waiting = store.all("SELECT * FROM outbox ORDER BY id DESC LIMIT ?", limit)
+    return {"waiting": [_item(row, "pending") for row in waiting],
+            "finished": [_item(row, row["state"]) for row in done]}
+
+
+def _item(row: Row, state: str) -> dict[str, Any]:
+    return {"id": row["id"], "event_type": row["type"],
+            "conversation_sid": row["conversation_sid"], "url": row["url"],
+            "method": row["method"], "webhook_sid": row["webhook_sid"], "state": state,
+            "attempts": row["attempts"], "status": row["status"], "error": row["error"],
+            "date_created": row["date_created"], "date_updated": row.get("date_updated"),
+            "params": json.loads(row["params"])}

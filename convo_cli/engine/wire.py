@@ -146,7 +146,10 @@ class Engine:
             self.views = Views(base_url, self.views.account_sid)
         self.events.enabled = _webhooks_enabled(headers)
         try:
-            status, payload = self._dispatch(method.upper(), path, query, body, pre_answer)
+            if path.rstrip("/") == "/convo/v1/Events":  # a convo extension, not Twilio's API
+                status, payload = self._convo_events(method.upper(), query)
+            else:
+                status, payload = self._dispatch(method.upper(), path, query, body, pre_answer)
         except EngineError as error:
             answer = _dump(self._error_body(error, path))
             return error.status, [*JSON_HEADERS, *error.headers], answer
@@ -178,6 +181,14 @@ class Engine:
         return {"code": error.code, "message": message,
                 "more_info": f"https://www.twilio.com/docs/errors/{error.code}",
                 "status": error.status}
+
+    def _convo_events(self, method: str, query: str) -> tuple[int, Resource]:
+        from convo_cli.engine.events import listing
+
+        if method != "GET":
+            raise EngineError(405, 20004, "Method not allowed on /convo/v1/Events",
+                              headers=[("Allow", "GET")])
+        return 200, listing(self.store, _parameters(query, b"", {"PageSize", "After"}))
 
     def pre_event_call(self, method: str, path: str, query: str, body: bytes,
                        headers: dict[str, str]) -> Any:
