@@ -349,3 +349,61 @@ def test_the_event_log_is_served_outside_v1(tmp_path, receiver):
         assert raw_request(server.url, "GET", "/convo/v1/Events")[0] == 401
     finally:
         server.stop()
+
+
+def readme_bot() -> str:
+    from convo_cli.docs import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("`bot.py`, plain Python"):]
+    start = section.index("```python\n") + len("```python\n")
+    return section[start:section.index("\n```", start)]
+
+
+def test_the_readme_bot_validates_signatures_and_answers(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from server_helpers import raw_request, server_env, start_server
+
+    code = readme_bot()
+    assert len(code.splitlines()) <= 24
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = start_server(tmp_path / "bot.db", "--forward-to", f"http://127.0.0.1:{port}/bot")
+    sid, token = server.auth
+    env = server_env(CONVO_SERVE_ACCOUNT_SID=sid, CONVO_SERVE_AUTH_TOKEN=token)
+    (tmp_path / "bot.py").write_text(code)
+    bot = subprocess.Popen([sys.executable, str(tmp_path / "bot.py")],
+                           env={**env, "CONVO_URL": server.url, "PORT": str(port)},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):  # until the bot listens
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        forged = raw_request(f"http://127.0.0.1:{port}", "POST", "/bot",
+                             b"EventType=onMessageAdded&Body=x",
+                             headers={"X-Twilio-Signature": "forged"})
+        assert forged[0] == 403
+        auth = (sid, token)
+        _, _, conversation = raw_request(server.url, "POST", "/v1/Conversations", b"",
+                                         auth=auth)
+        path = f"/v1/Conversations/{conversation['sid']}/Messages"
+        raw_request(server.url, "POST", path, b"Author=ann&Body=hello+bot", headers=ON,
+                    auth=auth)
+        bodies: list[str] = []
+        for _ in range(400):
+            bodies = [m["body"] for m in raw_request(server.url, "GET", path, auth=auth)[2]
+                      ["messages"]]
+            if len(bodies) > 1:
+                break
+            time.sleep(0.05)
+        assert bodies == ["hello bot", "You said: hello bot"]
+    finally:
+        bot.kill()
+        bot.wait()
+        server.stop()
