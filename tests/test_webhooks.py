@@ -407,3 +407,34 @@ def test_the_readme_bot_validates_signatures_and_answers(tmp_path):
         bot.kill()
         bot.wait()
         server.stop()
+
+
+def test_a_slow_pre_event_hook_does_not_hold_up_the_servers_other_clients(tmp_path, receiver):
+    import threading
+
+    from server_helpers import raw_request, start_server
+
+    receiver.holds["/slow"] = threading.Event()
+    receiver.answers["/slow"] = (200, b'{"body": "checked"}')
+    server = start_server(tmp_path / "slow.db")
+    try:
+        raw_request(server.url, "POST", "/v1/Configuration/Webhooks",
+                    f"PreWebhookUrl={receiver.url}/slow&Filters=onMessageAdd".encode(),
+                    auth=server.auth)
+        _, _, conversation = raw_request(server.url, "POST", "/v1/Conversations", b"",
+                                         auth=server.auth)
+        path = f"/v1/Conversations/{conversation['sid']}/Messages"
+        answers = []
+        writer = threading.Thread(target=lambda: answers.append(raw_request(
+            server.url, "POST", path, b"Body=draft", headers=ON, auth=server.auth)))
+        writer.start()
+        receiver.wait_for(1)  # the hook is being asked, and holds its answer
+        # Meanwhile another client is answered: the event loop is not waiting on the hook.
+        status, _, listed = raw_request(server.url, "GET", path, auth=server.auth)
+        assert (status, listed["messages"]) == (200, [])
+        receiver.holds["/slow"].set()
+        writer.join(30)
+        assert answers[0][0] == 201 and answers[0][2]["body"] == "checked"
+    finally:
+        receiver.holds["/slow"].set()
+        server.stop()

@@ -24,6 +24,7 @@ class Receiver:
     server: http.server.ThreadingHTTPServer
     requests: list[Received] = field(default_factory=list)
     answers: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    holds: dict[str, threading.Event] = field(default_factory=dict)  # answer once set
 
     @property
     def url(self) -> str:
@@ -52,6 +53,8 @@ def start_receiver(port: int = 0) -> Receiver:
             path = urlsplit(self.path).path
             receiver.requests.append(Received(self.command, self.path, dict(self.headers),
                                               params))
+            if path in receiver.holds:
+                receiver.holds[path].wait(60)
             status, body = receiver.answers.get(path, (200, b""))
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))

@@ -196,6 +196,9 @@ class Engine:
         the server sends it off the event loop and passes the answer to `handle`."""
         if method.upper() == "GET" or not _webhooks_enabled(headers):
             return None
+        config = self.events.configuration()
+        if not config or not config["pre_webhook_url"]:
+            return None  # the common case, told without parsing the request
         try:
             route, segments, params = self._route(method.upper(), path, query, body)
             return prehooks.call_for(self, route, method.upper(), segments[1::2], params)
