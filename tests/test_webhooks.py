@@ -438,3 +438,80 @@ def test_a_slow_pre_event_hook_does_not_hold_up_the_servers_other_clients(tmp_pa
     finally:
         receiver.holds["/slow"].set()
         server.stop()
+
+
+def test_the_twilio_library_configures_webhooks_and_gets_them(tmp_path, receiver, monkeypatch):
+    from server_helpers import start_server
+    from twilio.rest import Client
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    server = start_server(tmp_path / "tw.db")
+    try:
+        client = Client(server.account_sid, server.auth_token)
+        client.edge = client.region = None
+        client.conversations.base_url = server.url
+        v1 = client.conversations.v1
+        config = v1.configuration.webhooks().update(
+            post_webhook_url=receiver.url + "/account", method="POST",
+            filters=["onConversationAdded", "onMessageAdded"])
+        assert config.filters == ["onConversationAdded", "onMessageAdded"]
+        assert v1.configuration.webhooks().fetch().post_webhook_url == receiver.url + "/account"
+        conversation = v1.conversations.create(friendly_name="lib", x_twilio_webhook_enabled="true")
+        hook = v1.conversations(conversation.sid).webhooks.create(
+            target="webhook", configuration_url=receiver.url + "/scoped",
+            configuration_filters=["onMessageAdded"], configuration_method="post")
+        assert hook.sid.startswith("WH") and hook.configuration["filters"] == ["onMessageAdded"]
+        assert [w.sid for w in v1.conversations(conversation.sid).webhooks.list()] == [hook.sid]
+        v1.conversations(conversation.sid).messages.create(
+            body="via twilio", author="lib", x_twilio_webhook_enabled="true")
+        requests = receiver.wait_for(3)
+        assert sorted((r.path, r.params["EventType"]) for r in requests) == [
+            ("/account", "onConversationAdded"), ("/account", "onMessageAdded"),
+            ("/scoped", "onMessageAdded")]
+        validator = RequestValidator(server.auth_token)
+        assert all(validator.validate(receiver.url + r.path, r.params,
+                                      r.headers["X-Twilio-Signature"]) for r in requests)
+        v1.conversations(conversation.sid).webhooks(hook.sid).delete()
+        assert v1.conversations(conversation.sid).webhooks.list() == []
+    finally:
+        server.stop()
+
+
+def test_user_events_fire_on_the_account_webhook_only(engine, receiver):
+    engine.post("/v1/Configuration/Webhooks", [
+        ("PostWebhookUrl", receiver.url), ("Filters", "onUserAdded"), ("Filters", "onUserUpdated")])
+    user = post(engine, "/v1/Users", {"Identity": "zoe"}).body
+    post(engine, f"/v1/Users/{user['sid']}", {"FriendlyName": "Zoe"})
+    deliver(engine)
+    assert [(r.params["EventType"], r.params["UserSid"], r.params["FriendlyName"])
+            for r in receiver.requests] == [("onUserAdded", user["sid"], ""),
+                                             ("onUserUpdated", user["sid"], "Zoe")]
+
+
+def test_every_post_event_of_a_conversations_life_fires_in_order(engine, receiver):
+    events = ["onConversationAdded", "onConversationUpdated", "onConversationStateUpdated",
+              "onConversationRemoved", "onParticipantAdded", "onParticipantUpdated",
+              "onParticipantRemoved", "onMessageAdded", "onMessageUpdated", "onMessageRemoved"]
+    engine.post("/v1/Configuration/Webhooks", [("PostWebhookUrl", receiver.url),
+                                               *[("Filters", e) for e in events]])
+    ch = post(engine, "/v1/Conversations", {"UniqueName": "life"}).body["sid"]
+    member = post(engine, f"/v1/Conversations/{ch}/Participants", {"Identity": "al"}).body["sid"]
+    post(engine, f"/v1/Conversations/{ch}/Participants/{member}", {"Attributes": '{"x": 1}'})
+    sent = post(engine, f"/v1/Conversations/{ch}/Messages", {"Body": "v1"}).body["sid"]
+    post(engine, f"/v1/Conversations/{ch}/Messages/{sent}", {"Body": "v2"})
+    engine.call("DELETE", f"/v1/Conversations/{ch}/Messages/{sent}", headers=ON)
+    engine.call("DELETE", f"/v1/Conversations/{ch}/Participants/{member}", headers=ON)
+    post(engine, f"/v1/Conversations/{ch}", {"State": "inactive"})
+    engine.call("DELETE", f"/v1/Conversations/{ch}", headers=ON)
+    deliver(engine)
+    assert receiver.events() == [
+        "onConversationAdded", "onParticipantAdded", "onParticipantUpdated", "onMessageAdded",
+        "onMessageUpdated", "onMessageRemoved", "onParticipantRemoved",
+        "onConversationUpdated", "onConversationStateUpdated", "onConversationRemoved"]
+    by_type = {r.params["EventType"]: r.params for r in receiver.requests}
+    assert by_type["onMessageUpdated"]["Body"] == "v2"
+    assert by_type["onParticipantUpdated"]["Attributes"] == '{"x": 1}'
+    assert (by_type["onConversationStateUpdated"]["StateFrom"],
+            by_type["onConversationStateUpdated"]["StateTo"]) == ("active", "inactive")
+    assert by_type["onConversationRemoved"]["UniqueName"] == "life"
+    assert "DateRemoved" in by_type["onMessageRemoved"]

@@ -432,6 +432,14 @@ class Service:
             params = events.conversation_params(conversation)
         self.events.fire(event, conversation, {**params, **(extra or {})})
 
+    def _fire_user(self, event: str, user: Row) -> None:
+        if self.events is not None and self.events.enabled:
+            self.events.fire(event, {}, {
+                "UserSid": user["sid"], "Identity": user["identity"],
+                "FriendlyName": user.get("friendly_name") or "",
+                "Attributes": user.get("attributes") or "{}", "RoleSid": user.get("role_sid") or "",
+                "DateCreated": user["date_created"], "DateUpdated": user["date_updated"]})
+
     # Users
 
     def user(self, key: str) -> Row:
@@ -453,6 +461,7 @@ class Service:
             if self.store.user("identity", row["identity"]):
                 raise EngineError(409, 50201, "User already exists")
             self.store.insert("users", row)
+            self._fire_user("onUserAdded", row)
         return self.user(row["sid"])
 
     def update_user(self, key: str, **p: Any) -> Row:
@@ -466,6 +475,7 @@ class Service:
             if p.get("role_sid") is not None:
                 changes["role_sid"] = _sid(p["role_sid"], "RL", "RoleSid")
             self.store.update("users", row["id"], changes)
+            self._fire_user("onUserUpdated", {**row, **changes})
         return self.user(row["sid"])
 
     def delete_user(self, key: str) -> None:
