@@ -515,3 +515,34 @@ def test_every_post_event_of_a_conversations_life_fires_in_order(engine, receive
             by_type["onConversationStateUpdated"]["StateTo"]) == ("active", "inactive")
     assert by_type["onConversationRemoved"]["UniqueName"] == "life"
     assert "DateRemoved" in by_type["onMessageRemoved"]
+
+
+def test_following_events_yields_each_finished_delivery_once(tmp_path, receiver):
+    from convo_cli.api import Client
+    from convo_cli.api import events as api_events
+    from convo_cli.engine.inprocess import InProcessTransport
+
+    path = str(tmp_path / "follow.db")
+    engine = EngineClient(path)
+    engine.post("/v1/Configuration/Webhooks", [
+        ("PostWebhookUrl", receiver.url), ("Filters", "onConversationAdded")])
+    post(engine, "/v1/Conversations", {"UniqueName": "a"})
+    deliver(engine)
+    client = Client(InProcessTransport(path))
+    polls = []
+
+    def sleep(_: float) -> None:
+        polls.append(1)
+        if len(polls) == 1:  # something happens while the follower waits
+            post(engine, "/v1/Conversations", {"UniqueName": "b"})
+            deliver(engine)
+        else:
+            raise KeyboardInterrupt
+
+    seen = []
+    with pytest.raises(KeyboardInterrupt):
+        for item in api_events.follow(client, 0, sleep=sleep):
+            seen.append(item["params"]["UniqueName"])
+    assert seen == ["a", "b"]
+    client.close()
+    engine.close()

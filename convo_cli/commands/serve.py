@@ -47,7 +47,8 @@ def run_serve(opts: ServeOptions, deps: Factory) -> int:
             finally:
                 from convo_cli.engine import courier
 
-                courier.stop(worker)
+                if worker is not None:
+                    courier.stop(worker)
     deps.io.info("convo serve: stopped")
     return code
 
@@ -64,6 +65,8 @@ def _start_deliveries(engine: Engine, db: str, token: str, forward_to: str | Non
             raise UsageError(f"--forward-to {forward_to}: an http:// or https:// URL is needed")
         engine.events.forward_to = forward_to
         deps.io.info(f"convo serve: forwarding every event to {forward_to}")
+    if engine.store.read_only:
+        return None  # nothing can be queued, nor marked delivered
     return courier.start(db, token)
 
 

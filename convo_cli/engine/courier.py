@@ -123,6 +123,11 @@ def main() -> None:
         run(sys.argv[1], os.environ.get(TOKEN_VARIABLE, ""))
     except KeyboardInterrupt:
         pass
+    except Exception as failure:  # noqa: BLE001 - one line in the server's log, no traceback
+        from convo_cli.render.text import one_line
+
+        sys.stderr.write(f"convo serve: webhook deliveries stopped: {one_line(str(failure))}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":
