@@ -99,8 +99,9 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
             "does.")] = None,
         forward_to: Annotated[str | None, typer.Option(
             "--forward-to", metavar="URL",
-            help="Send every post-event webhook (onMessageAdded, …) to URL too, for this run, "
-            "signed with the account's auth token; one line per delivery.")] = None,
+            help="Send the post-event webhooks (onMessageAdded, …) of every change made "
+            "through this server to URL too, for this run, signed with the account's auth "
+            "token.")] = None,
     ) -> int:
         """Serve the built-in engine over HTTP, for other convo users and Twilio's libraries.
 
