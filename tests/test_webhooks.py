@@ -546,3 +546,46 @@ def test_following_events_yields_each_finished_delivery_once(tmp_path, receiver)
     assert seen == ["a", "b"]
     client.close()
     engine.close()
+
+
+@pytest.mark.parametrize("form, code", [
+    ([("PreWebhookUrl", "ftp://example.com/")], 50077),
+    ([("PostWebhookUrl", "not a url")], 50078),
+    ([("Filters", "onEverything")], 50365),
+    ([("Method", "PUT")], 20422),
+    ([("Target", "studio")], 20422),
+    ([("Unknown", "1")], 20001),
+])
+def test_a_bad_configuration_is_refused_and_nothing_changes(engine, form, code):
+    before = engine.get("/v1/Configuration/Webhooks").body
+    reply = engine.post("/v1/Configuration/Webhooks", form)
+    assert (reply.status, reply.code) == (400, code)
+    assert engine.get("/v1/Configuration/Webhooks").body == before
+
+
+def test_an_empty_url_or_filter_clears_it(engine):
+    engine.post("/v1/Configuration/Webhooks", [("PostWebhookUrl", "http://127.0.0.1:9/"),
+                                               ("Filters", "onMessageAdded")])
+    cleared = engine.post("/v1/Configuration/Webhooks", [("PostWebhookUrl", ""),
+                                                         ("Filters", "")]).body
+    assert (cleared["post_webhook_url"], cleared["filters"]) == (None, [])
+
+
+def test_webhooks_of_a_missing_conversation_or_sid_are_not_found(engine):
+    missing = "CH" + "0" * 32
+    assert engine.get(f"/v1/Conversations/{missing}/Webhooks").status == 404
+    ch = engine.conversation()["sid"]
+    for sid in ("WH" + "0" * 32, "nonsense"):
+        assert engine.get(f"/v1/Conversations/{ch}/Webhooks/{sid}").status == 404
+        assert engine.delete(f"/v1/Conversations/{ch}/Webhooks/{sid}").status == 404
+    assert engine.get("/v1/Configuration/Nothing").status == 404
+    assert engine.delete("/v1/Configuration/Webhooks").status == 405
+
+
+def test_a_conversations_webhooks_go_with_it(engine):
+    ch = engine.conversation()["sid"]
+    engine.post(f"/v1/Conversations/{ch}/Webhooks", [
+        ("Target", "webhook"), ("Configuration.Url", "http://127.0.0.1:9/"),
+        ("Configuration.Filters", "onMessageAdded")])
+    assert engine.delete(f"/v1/Conversations/{ch}").status == 204
+    assert engine.engine.store.all("SELECT * FROM webhooks") == []
