@@ -20,8 +20,10 @@ import time
 from urllib.parse import urlsplit
 
 from convo_cli.engine.delivery import TIMEOUT, Answer, attempt, claim, record, signed
+from convo_cli.engine.store import Row
 
 POLL = 0.05  # seconds between looks at an empty outbox
+BATCH = 200  # deliveries claimed at once: each claim is a write transaction
 TOKEN_VARIABLE = "CONVO_COURIER_TOKEN"
 
 
@@ -91,25 +93,32 @@ def run(db_path: str, token: str) -> None:
     # A restart retries at once what was waiting (its receiver may be back).
     with store.write():
         store.db.execute("UPDATE outbox SET next_attempt = 0")
-    while os.getppid() == parent:
-        rows = claim(store, 50, time.time())
-        if not rows:
-            time.sleep(POLL)
-            continue
-        results, lines = [], []
-        for row in rows:
-            started = time.monotonic()
-            answer = attempt(row, token, sender=connections.send)
-            results.append((row, answer))
-            status = str(answer.status) if answer.status else f"failed ({answer.error})"
-            lines.append(terminal_safe(f"convo serve: --> {row['type']} {row['url']} {status} "
-                                       f"{(time.monotonic() - started) * 1000:.0f}ms") + "\n")
-        record(store, results, time.time())
-        try:
-            sys.stderr.write("".join(lines))
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
+    results: list[tuple[Row, Answer]] = []
+    try:
+        while os.getppid() == parent:
+            rows = claim(store, BATCH, time.time(), results)
+            results = []
+            if not rows:
+                time.sleep(POLL)
+                continue
+            lines = []
+            for row in rows:
+                started = time.monotonic()
+                answer = attempt(row, token, sender=connections.send)
+                results.append((row, answer))
+                status = str(answer.status) if answer.status else f"failed ({answer.error})"
+                took = (time.monotonic() - started) * 1000
+                lines.append(terminal_safe(f"convo serve: --> {row['type']} {row['url']} "
+                                           f"{status} {took:.0f}ms") + "\n")
+            try:
+                sys.stderr.write("".join(lines))
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+    finally:
+        if results:  # what was sent but not yet written down, so it is not sent again
+            record(store, results, time.time())
+        store.close()
 
 
 def main() -> None:

@@ -76,9 +76,17 @@ def backoff(attempts: int) -> float:
     return float(min(2 ** attempts, 300))
 
 
-def claim(store: Store, limit: int, now: float) -> list[Row]:
-    """Due deliveries, leased to this worker."""
+def claim(store: Store, limit: int, now: float,
+          done: list[tuple[Row, Answer]] | None = None) -> list[Row]:
+    """Due deliveries, leased to this worker; with `done`, the previous batch's results are
+    recorded in the same transaction (each write transaction here makes the server's writers
+    wait, so there are as few as can be). An empty outbox is seen without the write lock."""
+    if not done and store.one("SELECT 1 FROM outbox WHERE next_attempt <= ? LIMIT 1",
+                              now) is None:
+        return []
     with store.write():
+        if done:
+            _record(store, done, now)
         rows = store.all("SELECT * FROM outbox WHERE next_attempt <= ? ORDER BY id LIMIT ?",
                          now, limit)
         if rows:
@@ -100,6 +108,11 @@ def attempt(row: Row, token: str, timeout: float = TIMEOUT,
 
 def record(store: Store, results: list[tuple[Row, Answer]], now: float) -> None:
     """Done or given up: moved from the outbox to `deliveries`; else retried later."""
+    with store.write():
+        _record(store, results, now)
+
+
+def _record(store: Store, results: list[tuple[Row, Answer]], now: float) -> None:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
     retries, finished = [], []
     for row, answer in results:
@@ -113,15 +126,14 @@ def record(store: Store, results: list[tuple[Row, Answer]], now: float) -> None:
                              row["date_created"], stamp, row["id"]))
         else:
             retries.append((attempts, now + backoff(attempts), status, error, row["id"]))
-    with store.write():
-        store.db.executemany(
-            "UPDATE outbox SET attempts = ?, next_attempt = ?, status = ?, error = ? "
-            "WHERE id = ?", retries)
-        store.db.executemany(
-            "INSERT INTO deliveries (type, conversation_sid, url, method, webhook_sid, params, "
-            "attempts, state, status, error, date_created, date_updated) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [f[:-1] for f in finished])
-        store.db.executemany("DELETE FROM outbox WHERE id = ?", [(f[-1],) for f in finished])
+    store.db.executemany(
+        "UPDATE outbox SET attempts = ?, next_attempt = ?, status = ?, error = ? "
+        "WHERE id = ?", retries)
+    store.db.executemany(
+        "INSERT INTO deliveries (type, conversation_sid, url, method, webhook_sid, params, "
+        "attempts, state, status, error, date_created, date_updated) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [f[:-1] for f in finished])
+    store.db.executemany("DELETE FROM outbox WHERE id = ?", [(f[-1],) for f in finished])
 
 
 def drain(store: Store, token: str, budget: float) -> int:
