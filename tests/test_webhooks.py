@@ -589,3 +589,10 @@ def test_a_conversations_webhooks_go_with_it(engine):
         ("Configuration.Filters", "onMessageAdded")])
     assert engine.delete(f"/v1/Conversations/{ch}").status == 204
     assert engine.engine.store.all("SELECT * FROM webhooks") == []
+
+
+def test_forward_to_needs_an_http_url(tmp_path):
+    result = convo("serve", "--port", "0", "--db", str(tmp_path / "f.db"),
+                   "--forward-to", "ftp://example.com/")
+    assert result.code == 2
+    assert result.err.splitlines()[-1].startswith("convo: error: --forward-to ftp://example.com/")
