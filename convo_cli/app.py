@@ -29,6 +29,7 @@ COMMANDS = {
     "login": "profiles", "logout": "profiles", "profiles": "profiles", "whoami": "profiles",
     "completion": "completion",
     "serve": "serve",
+    "events": "events",
 }
 GLOBAL_OPTIONS_WITH_VALUES = ("--profile", "--identity")
 HELP_OPTIONS = ("-h", "--help")

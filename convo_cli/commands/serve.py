@@ -30,6 +30,7 @@ class ServeOptions(NamedTuple):
     tls_key: str | None = None
     public_url: str | None = None
     max_connections: int = 1000
+    forward_to: str | None = None
 
 
 def run_serve(opts: ServeOptions, deps: Factory) -> int:
@@ -44,7 +45,8 @@ def run_serve(opts: ServeOptions, deps: Factory) -> int:
     account = load_account(deps.env, db)
     with closing(runner.listen(opts.host, opts.port)) as sock:
         url = server.url_of(opts.host, sock.getsockname()[1], "https" if tls else "http")
-        with closing(_open_engine(db, url, account.sid)) as engine:
+        with closing(_open_engine(db, url, account.sid, account.token)) as engine:
+            worker = _start_deliveries(engine, db, account.token, opts.forward_to, deps)
             app = server.App(engine, account.sid, account.token, base_url=url,
                              public_url=public_url, rate_limit=opts.rate_limit,
                              log=deps.io.stderr.write)
@@ -59,7 +61,13 @@ def run_serve(opts: ServeOptions, deps: Factory) -> int:
                 deps.io.info(f"convo serve: warning: plain HTTP on {opts.host}: the account's "
                              "credentials (HTTP Basic) and every message cross the network in "
                              "clear; use --tls-cert and --tls-key, or a TLS proxy in front")
-            code = runner.run(app, sock, tls=tls, max_connections=opts.max_connections)
+            try:
+                code = runner.run(app, sock, tls=tls, max_connections=opts.max_connections)
+            finally:
+                from convo_cli.engine import courier
+
+                if worker is not None:
+                    courier.stop(worker)
     deps.io.info("convo serve: stopped")
     return code
 
@@ -110,13 +118,29 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
-def _open_engine(db: str, url: str, account_sid: str) -> Engine:
+def _start_deliveries(engine: Engine, db: str, token: str, forward_to: str | None,
+                      deps: Factory):
+    """The webhook courier (engine/courier.py), a child process: one line per delivery."""
+    from convo_cli.engine import courier
+    from convo_cli.engine.webhooks import URL
+
+    if forward_to is not None:
+        if not URL.match(forward_to):
+            raise UsageError(f"--forward-to {forward_to}: an http:// or https:// URL is needed")
+        engine.events.forward_to = forward_to
+        deps.io.info(f"convo serve: forwarding every event to {forward_to}")
+    if engine.store.read_only:
+        return None  # nothing can be queued, nor marked delivered
+    return courier.start(db, token)
+
+
+def _open_engine(db: str, url: str, account_sid: str, token: str) -> Engine:
     import sqlite3
 
     from convo_cli.engine.wire import Engine
 
     try:
-        engine = Engine(db, base_url=url, account_sid=account_sid)
+        engine = Engine(db, base_url=url, account_sid=account_sid, auth_token=token)
     except (sqlite3.Error, OSError) as error:
         raise ConvoError(f"cannot open the database {db}: {error}") from None
     # Served, the engine never waits for the lock on the event loop's thread: the server
@@ -225,6 +249,11 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
             "--max-connections", min=1, max=100_000, metavar="N",
             help="Open connections at once; beyond, the longest idle one is closed (503 when "
             "all are busy).")] = 1000,
+        forward_to: Annotated[str | None, typer.Option(
+            "--forward-to", metavar="URL",
+            help="Send the post-event webhooks (onMessageAdded, …) of every change made "
+            "through this server to URL too, for this run, signed with the account's auth "
+            "token.")] = None,
     ) -> int:
         """Serve the built-in engine over HTTP, for other convo users and Twilio's libraries.
 
@@ -234,8 +263,9 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         least) when set, or else generated on the first start and kept beside the database,
         in DB.credentials.json (mode 0600). Failed logins are throttled per address.
 
-        One line per request goes to standard error. SIGINT or SIGTERM stops it gracefully.
-        Beyond loopback, serve HTTPS (--tls-cert, --tls-key) or put a TLS proxy in front.
+        One line per request goes to standard error, and one per webhook delivered. SIGINT or
+        SIGTERM stops it gracefully. Beyond loopback, serve HTTPS (--tls-cert, --tls-key) or put
+        a TLS proxy in front.
 
         $ convo serve --port 8080
 
@@ -251,7 +281,7 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         if ctx.invoked_subcommand is not None:
             return ExitCode.OK
         return run_serve(ServeOptions(host, port, db, rate_limit, tls_cert, tls_key,
-                                      public_url, max_connections), ctx.obj)
+                                      public_url, max_connections, forward_to), ctx.obj)
 
     keys = typer.Typer(no_args_is_help=True, add_completion=False)
     group.add_typer(keys, name="keys", help="Create, list and revoke the server's API keys.")

@@ -13,6 +13,7 @@ from convo_cli.api.errors import TransportError
 from convo_cli.api.transport import Request, Response
 
 BASE_URL = "convo://local"
+DELIVERY_BUDGET = 5.0  # seconds a command spends delivering its webhooks before it exits
 
 
 class _Failures(logging.Handler):
@@ -69,4 +70,12 @@ class InProcessTransport:
 
     def close(self) -> None:
         logging.getLogger("convo.engine").removeHandler(self._failures)
-        self._engine.close()
+        try:
+            if self._engine.events.queued:
+                # The command that made a change delivers its webhooks before it exits,
+                # within a bound; what fails stays queued (engine/delivery.py).
+                from convo_cli.engine.delivery import drain
+
+                drain(self._engine.store, self._engine.auth_token, DELIVERY_BUDGET)
+        finally:
+            self._engine.close()

@@ -137,6 +137,9 @@ class App:
                              [(b"retry-after", b"1")])
         base_url = self._base_url(scope, headers.get("host"))
         query = _text(scope["query_string"])
+        # A pre-event webhook is asked off the event loop (up to 5 s): other clients go on.
+        call = self.engine.pre_event_call(method, path, query, body, headers)
+        pre_answer = await asyncio.to_thread(call.send) if call is not None else None
         # The served engine waits for no lock (busy timeout 0): a wait on this thread would
         # stop every other request, reads and 401s included. When another process holds
         # the write lock it answers 503 having changed nothing (its transaction could not
@@ -144,7 +147,8 @@ class App:
         delay, waited = BUSY_FIRST_DELAY, 0.0
         while True:
             status, pairs, payload = self.engine.handle(method, path, query, body, headers,
-                                                        base_url=base_url, actor=actor)
+                                                        base_url=base_url, actor=actor,
+                                                        pre_answer=pre_answer)
             # Busy (503 with Retry-After) is worth waiting for; a read-only database is not.
             busy = status == 503 and any(name == "Retry-After" for name, _ in pairs)
             if not busy or waited >= BUSY_WAIT:

@@ -74,6 +74,8 @@ class Service:
                  make_sid: Callable[[str], str] = new_sid) -> None:
         self.store, self.clock, self.make_sid = store, clock, make_sid
         self.roles: Any = None  # engine/roles.py's Roles, set by the Engine
+        # Post-event webhooks (engine/events.py): fired inside each write transaction.
+        self.events: Any = None
 
     # Conversations
 
@@ -104,6 +106,7 @@ class Service:
         with self.store.write():
             self._check_unique_name(row.get("unique_name"))
             self.store.insert("conversations", row)
+            self._fire("onConversationAdded", self.conversation(row["sid"]))
         return self.conversation(row["sid"])
 
     def update_conversation(self, key: str, **p: Any) -> Row:
@@ -119,11 +122,20 @@ class Service:
             if p.get("date_created"):
                 changes["date_created"] = _date(p["date_created"], "DateCreated")
             self.store.update("conversations", row["id"], changes)
+            if self.events is not None:
+                updated_row = self.conversation(row["sid"])
+                self._fire("onConversationUpdated", updated_row)
+                if updated_row["state"] != row["state"]:
+                    self._fire("onConversationStateUpdated", updated_row, {
+                        "StateFrom": row["state"], "StateTo": updated_row["state"],
+                        "StateUpdated": updated_row["date_updated"], "Reason": "API"})
         return self.conversation(row["sid"])
 
     def delete_conversation(self, key: str) -> None:
         with self.store.write():
-            self.store.delete("conversations", self.conversation(key)["id"])
+            row = self.conversation(key)
+            self._fire("onConversationRemoved", row, {"DateRemoved": self.clock()})
+            self.store.delete("conversations", row["id"])
 
     def _conversation_fields(self, p: dict[str, Any], start: str) -> Row:
         fields: Row = {}
@@ -227,6 +239,7 @@ class Service:
                                   f"already exists in Conversation {conversation['sid']}")
             self._check_participant_limits(cid, non_chat=identity is None)
             self.store.insert("participants", {"conversation_id": cid, **row})
+            self._fire("onParticipantAdded", conversation, participant=row)
         return self.participant(conversation, row["sid"])
 
     def _check_participant_limits(self, conversation_id: int, *, non_chat: bool) -> None:
@@ -270,6 +283,7 @@ class Service:
             changes.update(self._binding_changes(row, p))
             changes.update(self._horizon_changes(p))
             self.store.update("participants", row["id"], changes)
+            self._fire("onParticipantUpdated", conversation, participant={**row, **changes})
         return self.participant(conversation, row["sid"])
 
     @staticmethod
@@ -312,7 +326,10 @@ class Service:
     def remove_participant(self, conversation_key: str, key: str) -> None:
         with self.store.write():
             conversation = self.conversation(conversation_key)
-            self.store.delete("participants", self.participant(conversation, key)["id"])
+            row = self.participant(conversation, key)
+            self._fire("onParticipantRemoved", conversation, participant=row,
+                       extra={"DateRemoved": self.clock()})
+            self.store.delete("participants", row["id"])
 
     def participants(self, conversation: Row, after: int, limit: int) -> list[Row]:
         return self.store.participants_page(conversation["id"], after, limit)
@@ -366,6 +383,7 @@ class Service:
             # so concurrent writers get 0, 1, 2 … with no gap and no duplicate.
             row["idx"] = self.store.take_message_index(cid)
             self.store.insert("messages", {"conversation_id": cid, **row})
+            self._fire("onMessageAdded", conversation, message=row)
         return self.message(conversation, row["sid"])
 
     def _author_participant(self, conversation_id: int, author: str) -> str | None:
@@ -392,15 +410,43 @@ class Service:
             if p.get("date_created") is not None:
                 changes["date_created"] = _date(p["date_created"], "DateCreated")
             self.store.update("messages", row["id"], changes)
+            self._fire("onMessageUpdated", conversation, message={**row, **changes})
         return self.message(conversation, sid)
 
     def delete_message(self, conversation_key: str, sid: str) -> None:
         with self.store.write():
             conversation = self.conversation(conversation_key)
-            self.store.delete_message(conversation["id"], self.message(conversation, sid)["id"])
+            row = self.message(conversation, sid)
+            self._fire("onMessageRemoved", conversation, message=row,
+                       extra={"DateRemoved": self.clock()})
+            self.store.delete_message(conversation["id"], row["id"])
 
     def messages(self, conversation: Row, order: str, after: int | None, limit: int) -> list[Row]:
         return self.store.messages_page(conversation["id"], order, after, limit)
+
+    def _fire(self, event: str, conversation: Row, extra: dict[str, str] | None = None, *,
+              participant: Row | None = None, message: Row | None = None) -> None:
+        """A post-event, queued in the current write transaction (nothing when no webhook
+        wants it or the request did not enable webhooks)."""
+        if self.events is None or not self.events.enabled:
+            return
+        from convo_cli.engine import events
+
+        if message is not None:
+            params = events.message_params(conversation, message)
+        elif participant is not None:
+            params = events.participant_params(conversation, participant)
+        else:
+            params = events.conversation_params(conversation)
+        self.events.fire(event, conversation, {**params, **(extra or {})})
+
+    def _fire_user(self, event: str, user: Row) -> None:
+        if self.events is not None and self.events.enabled:
+            self.events.fire(event, {}, {
+                "UserSid": user["sid"], "Identity": user["identity"],
+                "FriendlyName": user.get("friendly_name") or "",
+                "Attributes": user.get("attributes") or "{}", "RoleSid": user.get("role_sid") or "",
+                "DateCreated": user["date_created"], "DateUpdated": user["date_updated"]})
 
     # Users
 
@@ -423,6 +469,7 @@ class Service:
             if self.store.user("identity", row["identity"]):
                 raise EngineError(409, 50201, "User already exists")
             self.store.insert("users", row)
+            self._fire_user("onUserAdded", row)
         return self.user(row["sid"])
 
     def update_user(self, key: str, **p: Any) -> Row:
@@ -436,6 +483,7 @@ class Service:
             if p.get("role_sid") is not None:
                 changes["role_sid"] = self._role(p["role_sid"], "service")
             self.store.update("users", row["id"], changes)
+            self._fire_user("onUserUpdated", {**row, **changes})
         return self.user(row["sid"])
 
     def delete_user(self, key: str) -> None:

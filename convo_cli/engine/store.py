@@ -113,6 +113,60 @@ MIGRATIONS = [
         date_updated TEXT NOT NULL
     );
     """ + defaults_sql() + ";",
+    # Webhooks (engine/webhooks.py): the account's configuration (one row) and the
+    # conversation-scoped ones; the outbox, the durable queue of deliveries (engine/events.py),
+    # written in the transaction of the change that fired them and holding only what waits
+    # (no secondary index: one more page per write, not three); and the deliveries done or
+    # given up, moved there by the sender.
+    """
+    CREATE TABLE webhook_configuration (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        method TEXT NOT NULL DEFAULT 'POST',
+        filters TEXT NOT NULL DEFAULT '[]',
+        pre_webhook_url TEXT,
+        post_webhook_url TEXT,
+        target TEXT NOT NULL DEFAULT 'webhook'
+    );
+    CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        target TEXT NOT NULL,
+        configuration TEXT NOT NULL,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL
+    );
+    CREATE INDEX webhooks_by_conversation ON webhooks(conversation_id);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        conversation_sid TEXT,
+        url TEXT NOT NULL,
+        method TEXT NOT NULL,
+        webhook_sid TEXT,
+        params TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt REAL NOT NULL DEFAULT 0,
+        status INTEGER,
+        error TEXT,
+        date_created TEXT NOT NULL
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        conversation_sid TEXT,
+        url TEXT NOT NULL,
+        method TEXT NOT NULL,
+        webhook_sid TEXT,
+        params TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        status INTEGER,
+        error TEXT,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL
+    );
+    """,
 ]
 
 _PARTICIPANT_CONVERSATION = """

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
+from convo_cli.engine import prehooks, webhooks
 from convo_cli.engine.keys import Actor
 from convo_cli.engine.roles import view as role_view
 from convo_cli.engine.service import INT64_MAX, EngineError, Service, integer, not_found
@@ -25,6 +26,8 @@ from convo_cli.engine.store import Row, Store
 from convo_cli.engine.views import Resource, Views
 
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
+# The in-process engine's auth token: what its webhook requests are signed with.
+DEFAULT_AUTH_TOKEN = "0" * 32
 JSON_HEADERS = [("Content-Type", "application/json; charset=utf-8")]
 PAGING = {"PageSize", "Page", "PageToken"}
 _DATES = {"DateCreated", "DateUpdated"}
@@ -76,8 +79,18 @@ PARAMETERS: dict[tuple[str, str], set[str]] = {
     ("role", "GET"): set(),
     ("role", "POST"): {"Permission"},
     ("role", "DELETE"): set(),
+    ("configuration_webhooks", "GET"): set(),
+    ("configuration_webhooks", "POST"): {"Method", "Filters", "PreWebhookUrl",
+                                         "PostWebhookUrl", "Target"},
+    ("webhooks", "GET"): PAGING,
+    ("webhooks", "POST"): {"Target", "Configuration.Url", "Configuration.Method",
+                           "Configuration.Filters", "Configuration.Triggers",
+                           "Configuration.FlowSid", "Configuration.ReplayAfter"},
+    ("webhook", "GET"): set(),
+    ("webhook", "POST"): {"Configuration.Url", "Configuration.Method", "Configuration.Filters",
+                          "Configuration.Triggers", "Configuration.FlowSid"},
+    ("webhook", "DELETE"): set(),
 }
-MULTI_VALUED = {"Permission"}  # repeated in a request, one value each (the spec)
 ROUTES = {
     ("Conversations",): "conversations",
     ("Conversations", "*"): "conversation",
@@ -92,13 +105,15 @@ ROUTES = {
     ("Users", "*", "Conversations", "*"): "user_conversation",
     ("Roles",): "roles",
     ("Roles", "*"): "role",
+    ("Configuration", "*"): "configuration_webhooks",  # `Webhooks` only: checked in _route
+    ("Configuration", "Webhooks"): "configuration_webhooks",  # the path as the spec names it
+    ("Conversations", "*", "Webhooks"): "webhooks",
+    ("Conversations", "*", "Webhooks", "*"): "webhook",
 }
 # What the resources' `links` name but this engine does not serve: a 404 that says so, so
 # that a client following a link learns why (the spec's paths: "yet"; the others, Twilio
 # links to but its public spec does not describe).
 UNSERVED = {
-    ("Conversations", "*", "Webhooks"): "conversation-scoped webhooks yet",
-    ("Conversations", "*", "Webhooks", "*"): "conversation-scoped webhooks yet",
     ("Conversations", "*", "Messages", "*", "Receipts"): "message delivery receipts yet",
     ("Conversations", "*", "Messages", "*", "Receipts", "*"): "message delivery receipts yet",
     ("Conversations", "*", "Export"): "conversation export (not in Twilio's published spec)",
@@ -116,11 +131,15 @@ def snake(name: str) -> str:
 
 
 class Engine:
-    def __init__(self, db_path: str, *, base_url: str,
-                 account_sid: str = DEFAULT_ACCOUNT_SID, **service_options: Any) -> None:
+    def __init__(self, db_path: str, *, base_url: str, account_sid: str = DEFAULT_ACCOUNT_SID,
+                 auth_token: str = DEFAULT_AUTH_TOKEN, **service_options: Any) -> None:
+        from convo_cli.engine.events import Events
+
         self.store = Store(db_path)
         self.service = Service(self.store, **service_options)
         self.views = Views(base_url, account_sid)
+        self.auth_token = auth_token
+        self.events = self.service.events = Events(self.store, account_sid, self.views.service_sid)
         from convo_cli.engine.access import Access
         from convo_cli.engine.roles import Roles
 
@@ -132,16 +151,26 @@ class Engine:
         self.store.close()
 
     def handle(self, method: str, path: str, query: str, body: bytes, headers: dict[str, str],
-               *, base_url: str | None = None,
-               actor: Actor | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
+               *, base_url: str | None = None, actor: Actor | None = None,
+               pre_answer: Any = None) -> tuple[int, list[tuple[str, str]], bytes]:
         """`base_url`: the URL the client used, when served; resources and paging links are
         built on it, so that a client (twilio-python) can follow them from where it is.
-        `actor`: who the credentials act as (`keys`); None or an account-wide key: anyone."""
+        `actor`: who the credentials act as (`keys`); None or an account-wide key: anyone.
+        `pre_answer`: the pre-event webhook's answer, when the caller (the server) sent the
+        request of `pre_event_call` itself; otherwise it is sent here, synchronously."""
         if base_url is not None and base_url != self.views.base_url:
             self.views = Views(base_url, self.views.account_sid)
+        self.events.enabled = _webhooks_enabled(headers)
         try:
-            status, payload = self._dispatch(method.upper(), path, query, body,
-                                             actor.identity if actor else None)
+            identity = actor.identity if actor else None
+            if path.rstrip("/") == "/convo/v1/Events":  # a convo extension, not Twilio's API
+                if identity is not None:
+                    raise EngineError(403, 20403, "Forbidden: only the account's credentials "
+                                      "read the event log")
+                status, payload = self._convo_events(method.upper(), query)
+            else:
+                status, payload = self._dispatch(method.upper(), path, query, body, identity,
+                                                 pre_answer)
         except EngineError as error:
             answer = _dump(self._error_body(error, path))
             return error.status, [*JSON_HEADERS, *error.headers], answer
@@ -176,8 +205,50 @@ class Engine:
                 "more_info": f"https://www.twilio.com/docs/errors/{error.code}",
                 "status": error.status}
 
+    def _convo_events(self, method: str, query: str) -> tuple[int, Resource]:
+        from convo_cli.engine.events import listing
+
+        if method != "GET":
+            raise EngineError(405, 20004, "Method not allowed on /convo/v1/Events",
+                              headers=[("Allow", "GET")])
+        return 200, listing(self.store, _parameters(query, b"", {"PageSize", "After"}))
+
+    def pre_event_call(self, method: str, path: str, query: str, body: bytes,
+                       headers: dict[str, str]) -> Any:
+        """The pre-event webhook request this request needs (a `prehooks.Call`), or None;
+        the server sends it off the event loop and passes the answer to `handle`."""
+        if method.upper() == "GET" or not _webhooks_enabled(headers):
+            return None
+        config = self.events.configuration()
+        if not config or not config["pre_webhook_url"]:
+            return None  # the common case, told without parsing the request
+        try:
+            route, segments, params = self._route(method.upper(), path, query, body)
+            return prehooks.call_for(self, route, method.upper(), segments[1::2], params)
+        except EngineError:
+            return None  # `handle` answers the error
+
     def _dispatch(self, method: str, path: str, query: str, body: bytes,
-                  identity: str | None = None) -> tuple[int, Resource | None]:
+                  identity: str | None = None,
+                  pre_answer: Any = None) -> tuple[int, Resource | None]:
+        route, segments, params = self._route(method, path, query, body)
+        handler: Callable[..., tuple[int, Resource | None]] = getattr(self, f"_{route}")
+
+        def run(method: str, ids: list[str], params: Any) -> tuple[int, Resource | None]:
+            """The route's handler, after the pre-event webhook has had its say."""
+            if self.events.enabled and method != "GET":
+                call = prehooks.call_for(self, route, method, ids, params)
+                if call is not None:
+                    answer = pre_answer if pre_answer is not None else call.send()
+                    params = prehooks.apply(call, answer, params)
+            return handler(method, ids, params)
+
+        if identity is not None:  # an identity key: Twilio's roles decide (engine/access.py)
+            return self.access.dispatch(identity, route, method, segments[1::2], params, run)
+        return run(method, segments[1::2], params)
+
+    def _route(self, method: str, path: str, query: str,
+               body: bytes) -> tuple[str, list[str], dict[str, str]]:
         if not path.startswith("/v1/"):
             raise not_found()
         try:
@@ -186,6 +257,8 @@ class Engine:
             raise not_found() from None  # no resource has a name that is not UTF-8
         shape = tuple(s if i % 2 == 0 else "*" for i, s in enumerate(segments))
         route = ROUTES.get(shape)
+        if route == "configuration_webhooks" and segments[1] != "Webhooks":
+            route = None
         if route is None or any(not s for s in segments):
             if shape in UNSERVED and all(segments):
                 raise EngineError(404, 20404, f"The requested resource {path[3:]} was not found: "
@@ -197,10 +270,7 @@ class Engine:
             raise EngineError(405, 20004, f"Method {method} not allowed on {path[3:]}",
                               headers=[("Allow", methods)])
         params = _parameters(query, body if method == "POST" else b"", allowed)
-        handler: Callable[..., tuple[int, Resource | None]] = getattr(self, f"_{route}")
-        if identity is not None:  # an identity key: Twilio's roles decide (engine/access.py)
-            return self.access.dispatch(identity, route, method, segments[1::2], params, handler)
-        return handler(method, segments[1::2], params)
+        return route, segments, params
 
     # Routes: each gets the path's variable segments and the checked parameters.
 
@@ -321,21 +391,68 @@ class Engine:
             row = self.service.user_conversation(ids[0], ids[1])
         return 200, self.views.user_conversation(row)
 
-    def _roles(self, method: str, _: list[str], p: dict[str, Any]):
+    def _roles(self, method: str, _: list[str], p: Params):
         if method == "POST":
-            row = self.roles.create(p.get("FriendlyName"), p.get("Type"), p.get("Permission"))
+            row = self.roles.create(p.get("FriendlyName"), p.get("Type"),
+                                    p.lists.get("Permission"))
             return 201, role_view(row, self.views)
         return self._page(p, ("Roles",), "roles", "roles", "", 50, [],
                           lambda after, n: self.roles.roles(_int_key(after, 0), n),
                           lambda row: role_view(row, self.views), lambda row: row["id"])
 
-    def _role(self, method: str, ids: list[str], p: dict[str, Any]):
+    def _role(self, method: str, ids: list[str], p: Params):
         if method == "DELETE":
             self.roles.delete(ids[0])
             return 204, None
         if method == "POST":
-            return 200, role_view(self.roles.update(ids[0], p.get("Permission")), self.views)
+            return 200, role_view(self.roles.update(ids[0], p.lists.get("Permission")), self.views)
         return 200, role_view(self.roles.role(ids[0]), self.views)
+
+    # Webhooks (engine/webhooks.py has their rules).
+
+    def _configuration_webhooks(self, method: str, _: list[str], p: Params):
+        url = self.views.url("Configuration", "Webhooks")
+        if method == "POST":
+            self.events.forget()
+            row = webhooks.update_configuration(self.store, p, p.lists)
+        else:
+            row = webhooks.configuration(self.store)
+        return 200, webhooks.configuration_view(row, self.views.account_sid, url)
+
+    def _webhooks(self, method: str, ids: list[str], p: Params):
+        conversation = self.service.conversation(ids[0])
+        sid = conversation["sid"]
+
+        def view(row: Row) -> Resource:
+            url = self.views.url("Conversations", sid, "Webhooks", row["sid"])
+            return webhooks.scoped_view(row, self.views.account_sid, sid, url)
+
+        if method == "POST":
+            self.events.forget()
+            return 201, view(webhooks.create_scoped(self.store, conversation, p, p.lists,
+                                                    self.service.clock()))
+        rows = webhooks.scoped(self.store, conversation)  # at most 5: one page
+        return self._page(
+            p, ("Conversations", sid, "Webhooks"), "webhooks", "webhooks", sid, 50, [],
+            lambda after, n: [r for r in rows if r["id"] > _int_key(after, 0)][:n],
+            view, lambda row: row["id"],
+        )
+
+    def _webhook(self, method: str, ids: list[str], p: Params):
+        conversation = self.service.conversation(ids[0])
+        sid = conversation["sid"]
+        if method == "DELETE":
+            self.events.forget()
+            webhooks.delete_scoped(self.store, conversation, ids[1])
+            return 204, None
+        if method == "POST":
+            self.events.forget()
+            row = webhooks.update_scoped(self.store, conversation, ids[1], p, p.lists,
+                                         self.service.clock())
+        else:
+            row = webhooks.scoped_one(self.store, conversation, ids[1])
+        url = self.views.url("Conversations", sid, "Webhooks", row["sid"])
+        return 200, webhooks.scoped_view(row, self.views.account_sid, sid, url)
 
     def _page(self, p: dict[str, str], segments: tuple[str, ...], key: str, kind: str, owner: str,
               max_size: int, filters: list[tuple[str, str]],
@@ -411,7 +528,21 @@ def _positive(value: str, name: str, minimum: int) -> int:
                           f"{minimum} to {INT64_MAX}") from None
 
 
-def _parameters(query: str, body: bytes, allowed: set[str]) -> dict[str, Any]:
+class Params(dict[str, str]):
+    """The request's parameters, the last value of each; `lists` has every value of the
+    repeated ones (Twilio's array parameters: `Filters=a&Filters=b`)."""
+
+    lists: dict[str, list[str]]
+
+
+def _webhooks_enabled(headers: dict[str, str]) -> bool:
+    for name, value in headers.items():
+        if name.lower() == "x-twilio-webhook-enabled":
+            return value.strip().lower() == "true"
+    return False
+
+
+def _parameters(query: str, body: bytes, allowed: set[str]) -> Params:
     try:
         pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
         if body:
@@ -422,9 +553,10 @@ def _parameters(query: str, body: bytes, allowed: set[str]) -> dict[str, Any]:
     unknown = sorted({name for name, _ in pairs} - allowed)
     if unknown:
         raise EngineError(400, 20001, f"Unknown parameters: {', '.join(unknown)}")
-    params: dict[str, Any] = dict(pairs)
-    for name in MULTI_VALUED & params.keys():
-        params[name] = [value for key, value in pairs if key == name]
+    params = Params(pairs)
+    params.lists = {}
+    for name, value in pairs:
+        params.lists.setdefault(name, []).append(value)
     return params
 
 

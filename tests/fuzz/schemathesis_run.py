@@ -95,8 +95,12 @@ class Seed:
             user = self.session.get(f"{self.url}/v1/Users/{name}").json()["sid"]
             role = self._post("/v1/Roles", {"FriendlyName": name, "Type": "conversation",
                                             "Permission": "sendMessage"})["sid"]
+            webhook = self._post(f"/v1/Conversations/{conversation}/Webhooks", {
+                "Target": "webhook", "Configuration.Url": "http://127.0.0.1:9/",
+                "Configuration.Filters": "onMessageAdded"})["sid"]
             self.sids = {"Conversations": conversation, "Participants": participant,
-                         "Messages": message, "Users": user, "Roles": role}
+                         "Messages": message, "Users": user, "Roles": role,
+                         "Webhooks": webhook}
         return self.sids
 
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
