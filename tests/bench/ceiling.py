@@ -1,12 +1,14 @@
 """The ceiling for tests/bench/serve.py: a bare uvicorn app that answers the very bytes
 `convo serve` answered, doing no work (no authentication, no routing, no SQL, no JSON).
 
-    python tests/bench/ceiling.py ANSWERS.json
+    python tests/bench/ceiling.py ANSWERS.json [--guarded]
 
 ANSWERS.json maps "METHOD PATH?QUERY" to [status, content-type, body]. The app listens on a
 free loopback port and prints `listening on http://127.0.0.1:PORT`. It runs on uvicorn
 with the same HTTP protocol (httptools) and the same options as `convo serve` (no
 lifespan, no access log, no server header), so the difference is convo's own work.
+With `--guarded`, on convo serve's own protocol (engine/guard.py: uvicorn's with the
+connection limits added), to tell what the limits cost from what the app costs.
 """
 
 from __future__ import annotations
@@ -47,7 +49,12 @@ def main() -> None:
     sock.bind(("127.0.0.1", 0))
     sock.listen(2048)
     print(f"listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-    config = uvicorn.Config(app, http="httptools", lifespan="off", ws="none", log_config=None,
+    http: object = "httptools"
+    if "--guarded" in sys.argv:
+        from convo_cli.engine import guard
+
+        http = guard.protocol_class(guard.Notices(sys.stderr.write))
+    config = uvicorn.Config(app, http=http, lifespan="off", ws="none", log_config=None,
                             log_level="warning", access_log=False, server_header=False)
     uvicorn.Server(config).run(sockets=[sock])
 

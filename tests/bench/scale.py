@@ -34,6 +34,10 @@ from pathlib import Path
 
 from convo_cli.engine.wire import Engine
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from startup import bytecode_env  # noqa: E402 - .pyc files cached, as an installed convo has
+
 USERS, CONVERSATIONS, PER_CONVERSATION = 10_000, 10_000, 100
 STAMP = "2026-11-23T10:00:00Z"
 GROW = f"""
@@ -118,10 +122,12 @@ def engine_costs(path: str) -> tuple[float, float]:
 
 def list_cost(convo: str, data_dir: str, tmp: str) -> float:
     """Median CPU ms of `convo list` as alice (5 runs)."""
-    env = dict(os.environ, CONVO_DATA_DIR=data_dir, CONVO_CONFIG_DIR=f"{tmp}/config",
+    env = dict(bytecode_env(f"{tmp}/pycache"), CONVO_DATA_DIR=data_dir,
+               CONVO_CONFIG_DIR=f"{tmp}/config",
                CONVO_CACHE_DIR=f"{tmp}/cache", CONVO_IDENTITY="alice")
     env.pop("CONVO_PROFILE", None)
     costs = []
+    subprocess.run([convo, "list"], env=env, capture_output=True)  # compiles the .pyc files
     for _ in range(5):
         process = subprocess.Popen([convo, "list"], env=env, stdout=subprocess.PIPE)
         lines = process.stdout.read().count(b"\n")  # type: ignore[union-attr]
