@@ -38,7 +38,7 @@ class HttpTransport:
                  jitter: Callable[[], float] = random.random,
                  clock: Callable[[], float] = time.time,
                  debug: Callable[[str], None] | None = None) -> None:
-        import httpx
+        httpx = import_httpx()
 
         self.base_url = base_url.rstrip("/")
         # A served convo engine understands convo's message PageTokens (see api.history).
@@ -53,6 +53,7 @@ class HttpTransport:
             timeout=httpx.Timeout(timeout, connect=self._connect_timeout),
             transport=transport,  # an httpx transport: tests record requests through one
             event_hooks=_debug_hooks(debug) if debug else None,
+            **_plain_http(self.base_url, transport),
         )
         self._httpx = httpx
 
@@ -138,6 +139,42 @@ class HttpTransport:
 
     def close(self) -> None:
         self._client.close()
+
+
+def import_httpx() -> Any:
+    """httpx, without its command-line entry point: `import httpx` imports `httpx._main`,
+    which imports Rich and Click for the `httpx` console script (~45 ms of a served
+    profile's start-up, for a script convo never runs). Marked missing while httpx loads,
+    httpx falls back to its stub `main` (its own `except ImportError`); the mark is then
+    removed, so that anything else importing `httpx._main` later still gets it."""
+    import sys
+
+    if "httpx" in sys.modules:
+        return sys.modules["httpx"]
+    marked = sys.modules.setdefault("httpx._main", None) is None  # type: ignore[arg-type]
+    try:
+        import httpx
+    finally:
+        if marked and sys.modules.get("httpx._main", ...) is None:
+            del sys.modules["httpx._main"]
+    return httpx
+
+
+def _plain_http(base_url: str, transport: Any) -> dict[str, Any]:
+    """For an http:// base URL (a `convo serve` on this machine or behind a proxy), an SSL
+    context that trusts nothing instead of httpx's default, whose CA bundle takes ~20 ms to
+    load for a connection that never uses TLS (redirects are not followed, and requests go
+    to the base URL only). Fails closed: a TLS handshake could verify no certificate. Not
+    when a proxy is configured in the environment (an https:// proxy would need the CAs)."""
+    import os
+
+    if transport is not None or not base_url.startswith("http://") or any(
+            os.environ.get(name) for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY",
+                                              "all_proxy")):
+        return {}
+    import ssl
+
+    return {"verify": ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)}
 
 
 def _unknown_host(error: BaseException | None) -> bool:

@@ -13,7 +13,8 @@ Raw = dict[str, Any]
 
 def _str(raw: Raw, name: str) -> str | None:
     value = raw.get(name)
-    return None if value is None else str(value)
+    # Nearly always a string already: no str() call then (100,000 messages make 500,000).
+    return value if value is None or value.__class__ is str else str(value)
 
 
 class Conversation(NamedTuple):

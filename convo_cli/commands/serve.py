@@ -146,7 +146,9 @@ def _open_engine(db: str, url: str, account_sid: str, token: str) -> Engine:
     # Served, the engine never waits for the lock on the event loop's thread: the server
     # waits between tries instead (server.App._answer).
     engine.store.set_busy_timeout(0)
-    return engine
+    from convo_cli.engine.readcache import CachedEngine
+
+    return CachedEngine(engine)  # type: ignore[return-value] - an Engine with kept reads
 
 
 def _db_path(db: str | None, deps: Factory) -> str:

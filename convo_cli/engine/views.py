@@ -9,6 +9,22 @@ from urllib.parse import quote
 from convo_cli.engine.store import Row
 
 Resource = dict[str, Any]
+SEPARATORS = (", ", ": ")
+
+
+class Rendered(str):
+    """A resource already rendered as JSON text (by SQLite: `Store.messages_page_json`)."""
+
+
+def dump(payload: Resource) -> bytes:
+    """A resource, or a page of them, as the wire's JSON. A page whose items are `Rendered`
+    is joined around them rather than decoded and encoded again."""
+    meta = payload.get("meta")
+    items = payload.get(meta["key"]) if isinstance(meta, dict) and "key" in meta else None
+    if items and isinstance(items[0], Rendered):
+        return ('{"%s": [%s], "meta": %s}' % (meta["key"], ", ".join(items),
+                                               json.dumps(meta, separators=SEPARATORS))).encode()
+    return json.dumps(payload, separators=SEPARATORS).encode()
 
 
 class Views:

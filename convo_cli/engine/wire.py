@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 import sqlite3
@@ -23,7 +22,7 @@ from convo_cli.engine.keys import Actor
 from convo_cli.engine.roles import view as role_view
 from convo_cli.engine.service import INT64_MAX, EngineError, Service, integer, not_found
 from convo_cli.engine.store import Row, Store
-from convo_cli.engine.views import Resource, Views
+from convo_cli.engine.views import Rendered, Resource, Views, dump
 
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
 # The in-process engine's auth token: what its webhook requests are signed with.
@@ -326,11 +325,13 @@ class Engine:
         conversation = self.service.conversation(ids[0])
         sid = conversation["sid"]
         filters = [("Order", order)] if "Order" in p else []
+        views = self.views  # rendered by SQLite (`Store.messages_page_json`)
         return self._page(
             p, ("Conversations", sid, "Messages"), "messages", "messages", sid, 100, filters,
-            lambda after, n: self.service.messages(
-                conversation, order, None if after is None else _int_key(after, 0), n),
-            lambda row: self.views.message(row, sid), lambda row: row["idx"], order=order,
+            lambda after, n: self.store.messages_page_json(
+                conversation["id"], order, None if after is None else _int_key(after, 0), n,
+                views.account_sid, sid, views.url("Conversations", sid, "Messages")),
+            lambda row: Rendered(row[1]), lambda row: row[0], order=order,
         )
 
     def _message(self, method: str, ids: list[str], p: dict[str, str]):
@@ -565,4 +566,4 @@ def _kw(params: dict[str, str]) -> dict[str, str]:
 
 
 def _dump(payload: Resource) -> bytes:
-    return json.dumps(payload, separators=(", ", ": ")).encode()
+    return dump(payload)

