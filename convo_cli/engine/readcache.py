@@ -39,9 +39,12 @@ class CachedEngine:
         self.engine.close()
 
     def handle(self, method: str, path: str, query: str, body: bytes, headers: dict[str, str],
-               *, base_url: str | None = None) -> Answer:
+               *, base_url: str | None = None, **options: Any) -> Answer:
+        """`Engine.handle`; `options` (the actor, a pre-event answer) follow from the headers
+        or belong to writes, so the key need not hold them."""
         if method != "GET":
-            return self.engine.handle(method, path, query, body, headers, base_url=base_url)
+            return self.engine.handle(method, path, query, body, headers, base_url=base_url,
+                                      **options)
         version = self._current_version()
         if version != self._version:
             self._answers.clear()
@@ -51,7 +54,8 @@ class CachedEngine:
         if answer is not None:
             self.hits += 1
             return answer
-        answer = self.engine.handle(method, path, query, body, headers, base_url=base_url)
+        answer = self.engine.handle(method, path, query, body, headers, base_url=base_url,
+                                    **options)
         if answer[0] == 200:
             if len(self._answers) >= self.size:
                 self._answers.clear()  # simplest bound: a poller's working set refills it
