@@ -132,6 +132,7 @@ def test_conversation_with_chat_and_sms_participants(client):
     (['{"identity": "ann"}', '{"identity": "ann"}'], 50433, "Participant 2"),
     (['{"identity": "ann"}', "not json"], 20422, "2 is not valid JSON"),
     (['["ann"]'], 20422, "not a JSON object"),
+    (["[" * 100_000], 20422, "nested deeper than"),
     (['{"identity": "ann", "nick": "a"}'], 20422, "unknown fields: nick"),
     (['{"attributes": "{}"}'], 20422, "needs an identity"),
     (['{"messaging_binding": {"address": "+15550001111"}}'], 50412, "proxy address"),

@@ -8,6 +8,7 @@ conversations created afterwards that do not name their own (as on Twilio).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from convo_cli.engine.service import EngineError, _duration, _sid, invalid
@@ -57,8 +58,6 @@ def update(store: Store, p: dict[str, str], service_sid: str) -> Row:
 
 
 def _check_pattern(value: str) -> None:
-    import re
-
     if not re.fullmatch(r"IS[0-9a-fA-F]{32}", value):
         raise invalid("DefaultChatServiceSid", "must match ^IS[0-9a-fA-F]{32}$")
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from convo_cli.engine.service import EngineError, Service, invalid
+from convo_cli.engine.service import (
+    ATTRIBUTES_DEPTH_LIMIT, EngineError, Service, invalid, nested_deeper_than,
+)
 from convo_cli.engine.store import Row
 from convo_cli.engine.views import Resource, Views
 
@@ -48,6 +50,8 @@ def create(service: Service, conversation: dict[str, Any],
 
 def _participant(text: str, n: int) -> dict[str, Any]:
     """One `Participant` value as add_participant's keywords."""
+    if nested_deeper_than(text, ATTRIBUTES_DEPTH_LIMIT):  # json would recurse until it fails
+        raise invalid("Participant", f"{n} is nested deeper than {ATTRIBUTES_DEPTH_LIMIT} levels")
     try:
         value = json.loads(text)
     except ValueError:
