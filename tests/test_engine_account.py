@@ -232,3 +232,23 @@ def test_bad_credentials_are_refused_and_nothing_is_kept(client, form, code):
 def test_an_unknown_credential_is_404(client, sid):
     assert client.get(f"/v1/Credentials/{sid}").code == 20404
     assert client.post(f"/v1/Credentials/{sid}", {"FriendlyName": "x"}).status == 404
+
+
+# The account's resources are the account's: an identity key (`convo serve keys`) reaches none.
+
+@pytest.mark.parametrize("method,path,body", [
+    ("GET", "/v1/Configuration", b""),
+    ("POST", "/v1/Configuration", b"DefaultInactiveTimer=PT5M"),
+    ("GET", "/v1/Credentials", b""),
+    ("POST", "/v1/Credentials", b"Type=apn"),
+    ("POST", "/v1/ConversationWithParticipants", b"Participant=%7B%22identity%22%3A%22x%22%7D"),
+])
+def test_an_identity_key_reaches_no_account_resource(client, method, path, body):
+    from convo_cli.engine.keys import Actor
+
+    status, _, raw = client.engine.handle(method, path, "", body, {},
+                                          actor=Actor("SK" + "0" * 32, "alice"))
+    assert status == 403, raw
+    assert client.get("/v1/Credentials").body["credentials"] == []
+    assert client.get("/v1/Conversations").body["conversations"] == []
+    assert client.get("/v1/Configuration").body["default_inactive_timer"] is None
