@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine_helpers import EngineClient, validate_response
+from engine_helpers import EngineClient, all_urls, validate_response
 from server_helpers import raw_request
 from surface_helpers import Answer, Call, coverage, operations, run, walk
 
@@ -40,7 +40,15 @@ def check(answer: Answer) -> None:
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=[o.operation_id for o in OPERATIONS])
 def test_every_operation_is_answered(client, operation):
-    check(run(in_process(client), operation, "0"))
+    answer = run(in_process(client), operation, "0")
+    check(answer)
+    # Every link leads somewhere that answers, or to a 404 that says what is not served.
+    for where, url in all_urls(answer.body):
+        if ".links." in f".{where}" or where.startswith("links."):
+            reply = client.follow(url)
+            assert reply.status == 200 or (
+                reply.status == 404 and "does not implement" in reply.body["message"]), \
+                (where, url, reply.status, reply.body)
 
 
 def test_the_spec_has_the_operations_counted():
