@@ -82,7 +82,7 @@ def test_configuration_refuses_bad_values_and_changes_nothing(client, form, stat
 def test_configuration_service_link_is_a_clear_404(client):
     link = client.get("/v1/Configuration").body["links"]["service"]
     reply = client.follow(link)
-    assert reply.status == 404 and "does not implement named Conversation Services" in \
+    assert reply.status == 404 and "does not implement the Conversation Service resources" in \
         reply.body["message"]
 
 

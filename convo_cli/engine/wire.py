@@ -131,7 +131,7 @@ UNSERVED = {
     ("Conversations", "*", "Export"): "conversation export (not in Twilio's published spec)",
     ("Conversations", "*", "Messages", "*", "ChannelMetadata"):
         "message channel metadata (not in Twilio's published spec)",
-    ("Services", "*", "Configuration"): "named Conversation Services yet",
+    ("Services", "*", "Configuration"): "the Conversation Service resources (/v1/Services) yet",
 }
 _SNAKE = re.compile(r"(?<!^)(?<!\.)(?=[A-Z])")
 
