@@ -167,6 +167,30 @@ MIGRATIONS = [
         date_updated TEXT NOT NULL
     );
     """,
+    # The account's configuration (engine/configuration.py: one row, its defaults for new
+    # conversations) and its push credentials (engine/credentials.py: the secrets are kept,
+    # as Twilio keeps them, and never rendered).
+    """
+    CREATE TABLE account_configuration (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        default_messaging_service_sid TEXT,
+        default_inactive_timer TEXT,
+        default_closed_timer TEXT
+    );
+    CREATE TABLE credentials (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        friendly_name TEXT,
+        type TEXT NOT NULL,
+        sandbox INTEGER NOT NULL DEFAULT 0,
+        certificate TEXT,
+        private_key TEXT,
+        api_key TEXT,
+        secret TEXT,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL
+    );
+    """,
 ]
 
 _PARTICIPANT_CONVERSATION = """
@@ -227,7 +251,19 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[None]:
         """One write transaction; IMMEDIATE takes the write lock up front, so two writers
-        queue on the busy timeout instead of failing on a lock upgrade."""
+        queue on the busy timeout instead of failing on a lock upgrade. Inside another
+        write it is a savepoint: the outer one commits or rolls back the whole (a
+        conversation created with its participants, all or nothing)."""
+        if self.db.in_transaction:
+            self.db.execute("SAVEPOINT nested")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK TO nested")
+                self.db.execute("RELEASE nested")
+                raise
+            self.db.execute("RELEASE nested")
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
+from convo_cli.engine import configuration, conversation_with_participants, credentials
 from convo_cli.engine import prehooks, webhooks
 from convo_cli.engine.keys import Actor
 from convo_cli.engine.roles import view as role_view
@@ -89,6 +90,14 @@ PARAMETERS: dict[tuple[str, str], set[str]] = {
     ("webhook", "POST"): {"Configuration.Url", "Configuration.Method", "Configuration.Filters",
                           "Configuration.Triggers", "Configuration.FlowSid"},
     ("webhook", "DELETE"): set(),
+    ("configuration", "GET"): set(),
+    ("configuration", "POST"): configuration.PARAMETERS,
+    ("conversation_with_participants", "POST"): conversation_with_participants.PARAMETERS,
+    ("credentials", "GET"): PAGING,
+    ("credentials", "POST"): credentials.PARAMETERS,
+    ("credential", "GET"): set(),
+    ("credential", "POST"): credentials.PARAMETERS,
+    ("credential", "DELETE"): set(),
 }
 ROUTES = {
     ("Conversations",): "conversations",
@@ -108,6 +117,10 @@ ROUTES = {
     ("Configuration", "Webhooks"): "configuration_webhooks",  # the path as the spec names it
     ("Conversations", "*", "Webhooks"): "webhooks",
     ("Conversations", "*", "Webhooks", "*"): "webhook",
+    ("Configuration",): "configuration",
+    ("ConversationWithParticipants",): "conversation_with_participants",
+    ("Credentials",): "credentials",
+    ("Credentials", "*"): "credential",
 }
 # What the resources' `links` name but this engine does not serve: a 404 that says so, so
 # that a client following a link learns why (the spec's paths: "yet"; the others, Twilio
@@ -118,6 +131,7 @@ UNSERVED = {
     ("Conversations", "*", "Export"): "conversation export (not in Twilio's published spec)",
     ("Conversations", "*", "Messages", "*", "ChannelMetadata"):
         "message channel metadata (not in Twilio's published spec)",
+    ("Services", "*", "Configuration"): "the Conversation Service resources (/v1/Services) yet",
 }
 _SNAKE = re.compile(r"(?<!^)(?<!\.)(?=[A-Z])")
 
@@ -275,7 +289,8 @@ class Engine:
 
     def _conversations(self, method: str, _: list[str], p: dict[str, str]):
         if method == "POST":
-            return 201, self.views.conversation(self.service.create_conversation(**_kw(p)))
+            fields = configuration.with_defaults(self.store, _kw(p))
+            return 201, self.views.conversation(self.service.create_conversation(**fields))
         filters = [(k, p[k]) for k in ("StartDate", "EndDate", "State") if k in p]
         return self._page(
             p, ("Conversations",), "conversations", "conversations", "", 100, filters,
@@ -454,6 +469,42 @@ class Engine:
             row = webhooks.scoped_one(self.store, conversation, ids[1])
         url = self.views.url("Conversations", sid, "Webhooks", row["sid"])
         return 200, webhooks.scoped_view(row, self.views.account_sid, sid, url)
+
+    # The account: configuration, conversations created with participants, push credentials
+    # (each family's rules and view in its own module).
+
+    def _configuration(self, method: str, _: list[str], p: Params):
+        if method == "POST":
+            row = configuration.update(self.store, p, self.views.service_sid)
+        else:
+            row = configuration.configuration(self.store)
+        return 200, configuration.view(row, self.views)
+
+    def _conversation_with_participants(self, method: str, _: list[str], p: Params):
+        fields = {k: v for k, v in p.items() if k != "Participant"}
+        status, row = conversation_with_participants.create(
+            self.service, configuration.with_defaults(self.store, _kw(fields)),
+            p.lists.get("Participant", []))
+        return status, conversation_with_participants.view(row, self.views)
+
+    def _credentials(self, method: str, _: list[str], p: Params):
+        if method == "POST":
+            row = credentials.create(self.store, p, self.service.make_sid("CR"),
+                                     self.service.clock())
+            return 201, credentials.view(row, self.views)
+        return self._page(p, ("Credentials",), "credentials", "credentials", "", 50, [],
+                          lambda after, n: credentials.page(self.store, _int_key(after, 0), n),
+                          lambda row: credentials.view(row, self.views), lambda row: row["id"])
+
+    def _credential(self, method: str, ids: list[str], p: Params):
+        if method == "DELETE":
+            credentials.delete(self.store, ids[0])
+            return 204, None
+        if method == "POST":
+            row = credentials.update(self.store, ids[0], p, self.service.clock())
+        else:
+            row = credentials.credential(self.store, ids[0])
+        return 200, credentials.view(row, self.views)
 
     def _page(self, p: dict[str, str], segments: tuple[str, ...], key: str, kind: str, owner: str,
               max_size: int, filters: list[tuple[str, str]],

@@ -98,9 +98,10 @@ class Seed:
             webhook = self._post(f"/v1/Conversations/{conversation}/Webhooks", {
                 "Target": "webhook", "Configuration.Url": "http://127.0.0.1:9/",
                 "Configuration.Filters": "onMessageAdded"})["sid"]
+            credential = self._post("/v1/Credentials", {"Type": "fcm", "Secret": name})["sid"]
             self.sids = {"Conversations": conversation, "Participants": participant,
                          "Messages": message, "Users": user, "Roles": role,
-                         "Webhooks": webhook}
+                         "Webhooks": webhook, "Credentials": credential}
         return self.sids
 
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
