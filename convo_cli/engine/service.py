@@ -384,6 +384,11 @@ class Service:
             row["idx"] = self.store.take_message_index(cid)
             self.store.insert("messages", {"conversation_id": cid, **row})
             self._fire("onMessageAdded", conversation, message=row)
+            from convo_cli.engine import phones  # the message reaches the SMS/WhatsApp side
+
+            inserted = self.store.one("SELECT last_insert_rowid() AS id")
+            assert inserted is not None
+            phones.deliver(self, conversation, inserted["id"], row)
         return self.message(conversation, row["sid"])
 
     def _author_participant(self, conversation_id: int, author: str) -> str | None:
