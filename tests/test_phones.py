@@ -277,3 +277,119 @@ def test_the_twilio_library_lists_and_fetches_receipts(served, monkeypatch):
     one = v1.conversations(conversation.sid).messages(message.sid) \
         .delivery_receipts(receipts[0].sid).fetch()
     assert one.sid == receipts[0].sid and one.message_sid == message.sid
+
+
+# Address Configurations: Twilio's resource, and what it decides for a stranger's message.
+
+ADDRESSES = "/v1/Configuration/Addresses"
+
+
+def test_address_configurations_all_five_operations_match_the_spec(client):
+    created = client.call("POST", ADDRESSES, form=[
+        ("Type", "sms"), ("Address", PROXY), ("FriendlyName", "Support line"),
+        ("AutoCreation.Enabled", "true"), ("AutoCreation.Type", "webhook"),
+        ("AutoCreation.WebhookUrl", "https://example.com/hook"),
+        ("AutoCreation.WebhookMethod", "post"),
+        ("AutoCreation.WebhookFilters", "onParticipantAdded"),
+        ("AutoCreation.WebhookFilters", "onMessageAdded")])
+    assert created.status == 201, created.body
+    validate_response("CreateConfigurationAddress", 201, created.body)
+    body = created.body
+    assert body["sid"].startswith("IG") and body["address"] == PROXY
+    assert body["auto_creation"] == {"enabled": True, "type": "webhook",
+                                     "webhook_url": "https://example.com/hook",
+                                     "webhook_method": "POST",
+                                     "webhook_filters": ["onParticipantAdded", "onMessageAdded"]}
+    assert body["url"] == f"{BASE_URL}{ADDRESSES}/{body['sid']}"
+    whatsapp = client.created(ADDRESSES, {"Type": "whatsapp", "Address": "+15550002222"})
+    assert whatsapp["address"] == "whatsapp:+15550002222"
+    assert whatsapp["auto_creation"] == {"enabled": False, "type": "default"}
+    listed = client.get(ADDRESSES)
+    validate_response("ListConfigurationAddress", 200, listed.body)
+    assert [a["sid"] for a in listed.body["address_configurations"]] == \
+        [body["sid"], whatsapp["sid"]]
+    only = client.get(ADDRESSES, {"Type": "whatsapp"}).body["address_configurations"]
+    assert [a["sid"] for a in only] == [whatsapp["sid"]]
+    fetched = client.get(f"{ADDRESSES}/{body['sid']}")
+    validate_response("FetchConfigurationAddress", 200, fetched.body)
+    assert fetched.body == body
+    updated = client.post(f"{ADDRESSES}/{body['sid']}", {"FriendlyName": "Sales",
+                                                          "AutoCreation.Enabled": "false"})
+    validate_response("UpdateConfigurationAddress", 200, updated.body)
+    assert updated.body["friendly_name"] == "Sales"
+    assert updated.body["auto_creation"]["enabled"] is False
+    assert updated.body["auto_creation"]["webhook_url"] == "https://example.com/hook"
+    assert client.delete(f"{ADDRESSES}/{body['sid']}").status == 204
+    assert client.get(f"{ADDRESSES}/{body['sid']}").status == 404
+
+
+@pytest.mark.parametrize("form, status", [
+    ({"Address": PROXY}, 400),
+    ({"Type": "fax", "Address": PROXY}, 400),
+    ({"Type": "sms", "Address": "555"}, 400),
+    ({"Type": "sms", "Address": PROXY, "AutoCreation.Enabled": "yes"}, 400),
+    ({"Type": "sms", "Address": PROXY, "AutoCreation.Enabled": "true",
+      "AutoCreation.Type": "webhook"}, 400),
+    ({"Type": "sms", "Address": PROXY, "Bogus": "1"}, 400),
+])
+def test_a_bad_address_configuration_is_refused_and_nothing_is_stored(client, form, status):
+    reply = client.post(ADDRESSES, form)
+    assert reply.status == status and reply.body["message"]
+    assert client.get(ADDRESSES).body["address_configurations"] == []
+
+
+def test_an_address_is_configured_once(client):
+    client.created(ADDRESSES, {"Type": "sms", "Address": PROXY})
+    again = client.post(ADDRESSES, {"Type": "sms", "Address": PROXY})
+    assert again.status == 409
+
+
+def test_inbound_to_a_configured_address_creates_the_conversation_and_its_webhook(receiver):
+    engine = _local_engine()
+    engine.created(ADDRESSES, {
+        "Type": "sms", "Address": PROXY, "FriendlyName": "Support",
+        "AutoCreation.Enabled": "true", "AutoCreation.Type": "webhook",
+        "AutoCreation.WebhookUrl": receiver.url + "/new",
+        "AutoCreation.WebhookFilters": "onMessageAdded"})
+    engine.close()
+    first = convo("inbound", "--from", NORMAL, "--to", PROXY, "Hello?", "--json")
+    assert first.code == 0, first.err
+    ch = first.json()["conversation_sid"]
+    shown = convo("show", ch, "--json").json()
+    assert shown["friendly_name"] == "Support"
+    members = convo("participants", ch, "--json").json()
+    assert [m["messaging_binding"] for m in members] == [
+        {"type": "sms", "address": NORMAL, "proxy_address": PROXY}]
+    hook = receiver.wait_for(1)[0].params
+    assert (hook["EventType"], hook["ConversationSid"], hook["Body"]) == \
+        ("onMessageAdded", ch, "Hello?")
+    # The next message from that phone goes to the same conversation.
+    second = convo("inbound", "--from", NORMAL, "--to", PROXY, "Anyone?", "--json")
+    assert second.json()["conversation_sid"] == ch and second.json()["index"] == 1
+
+
+def test_inbound_to_an_address_without_auto_creation_is_dropped():
+    engine = _local_engine()
+    engine.created(ADDRESSES, {"Type": "sms", "Address": PROXY})
+    engine.close()
+    dropped = convo("inbound", "--from", NORMAL, "--to", PROXY, "Hello?")
+    assert dropped.code == 1
+    assert "no Address Configuration for +15550001111 auto-creates one" in dropped.err
+    assert convo("list", "--json").json() == []
+
+
+def test_the_twilio_library_manages_address_configurations(served, monkeypatch):
+    from twilio.rest import Client
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    twilio = Client(served.account_sid, served.auth_token)
+    twilio.edge = twilio.region = None
+    twilio.conversations.base_url = served.url
+    addresses = twilio.conversations.v1.address_configurations
+    created = addresses.create(type="sms", address="+15550009876", friendly_name="lib",
+                               auto_creation_enabled=True, auto_creation_type="default")
+    assert created.sid.startswith("IG") and created.auto_creation["enabled"] is True
+    assert created.sid in [a.sid for a in addresses.list()]
+    assert addresses(created.sid).update(friendly_name="renamed").friendly_name == "renamed"
+    assert addresses(created.sid).fetch().address == "+15550009876"
+    assert addresses(created.sid).delete() is True

@@ -186,13 +186,23 @@ def inbound(engine: Any, params: dict[str, str], pre_answer: Any = None) -> dict
     if not params.get("Body"):
         raise EngineError(400, 50503, "Message body not provided")
     conversation = route(engine.store, sender, proxy)
+    config = None
     if conversation is None:
-        raise EngineError(404, 20404, f"No conversation has a participant with the binding "
-                          f"{sender} -> {proxy}: the message is dropped (add the participant "
-                          "with that address and proxy address first)")
+        from convo_cli.engine import addresses
+
+        config = addresses.for_address(engine.store, proxy)
+        if config is None or not json.loads(config["auto_creation"]).get("enabled"):
+            raise EngineError(404, 20404, f"No conversation has a participant with the binding "
+                              f"{sender} -> {proxy}, and no Address Configuration for {proxy} "
+                              "auto-creates one: the message is dropped")
     events = engine.events
     events.enabled, events.source = True, kind.upper()
     try:
+        if config is not None:
+            from convo_cli.engine import addresses
+
+            conversation = addresses.auto_create(engine, config, sender, proxy)
+            assert conversation is not None
         request = {"Author": sender, "Body": params["Body"]}
         call = prehooks.call_for(engine, "messages", "POST", [conversation["sid"]], request)
         if call is not None:

@@ -169,7 +169,8 @@ MIGRATIONS = [
     """,
     # Delivery receipts (engine/phones.py): one per message and phone it was sent to, with
     # the phone's binding kept (the participant may leave; the phone still got it); and
-    # the message's delivery summary, computed once when it is sent.
+    # the message's delivery summary, computed once when it is sent; and the Address
+    # Configurations (engine/addresses.py) that decide where a stranger's message goes.
     """
     CREATE TABLE receipts (
         id INTEGER PRIMARY KEY,
@@ -187,6 +188,17 @@ MIGRATIONS = [
     CREATE INDEX receipts_by_message ON receipts(message_id);
     CREATE INDEX receipts_by_address ON receipts(address);
     ALTER TABLE messages ADD COLUMN delivery TEXT;
+    CREATE TABLE address_configurations (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        address TEXT NOT NULL UNIQUE,
+        friendly_name TEXT,
+        address_country TEXT,
+        auto_creation TEXT NOT NULL,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL
+    );
     """,
 ]
 

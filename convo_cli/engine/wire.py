@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from convo_cli.engine import phones, prehooks, webhooks
+from convo_cli.engine import addresses, phones, prehooks, webhooks
 from convo_cli.engine.keys import Actor
 from convo_cli.engine.roles import view as role_view
 from convo_cli.engine.service import INT64_MAX, EngineError, Service, integer, not_found
@@ -89,6 +89,11 @@ PARAMETERS: dict[tuple[str, str], set[str]] = {
     ("webhook", "POST"): {"Configuration.Url", "Configuration.Method", "Configuration.Filters",
                           "Configuration.Triggers", "Configuration.FlowSid"},
     ("webhook", "DELETE"): set(),
+    ("addresses", "GET"): {"Type", *PAGING},
+    ("addresses", "POST"): addresses.CREATE,
+    ("address", "GET"): set(),
+    ("address", "POST"): addresses.UPDATE,
+    ("address", "DELETE"): set(),
     ("receipts", "GET"): PAGING,
     ("receipt", "GET"): set(),
 }
@@ -272,6 +277,10 @@ class Engine:
         route = ROUTES.get(shape)
         if route == "configuration_webhooks" and segments[1] != "Webhooks":
             route = None
+        if segments[:2] == ["Configuration", "Addresses"] and len(segments) <= 3:
+            # Address Configurations (engine/addresses.py): the SID is the third segment.
+            route = "address" if len(segments) == 3 else "addresses"
+            segments = ["Configuration/Addresses", *segments[2:]]
         if route is None or any(not s for s in segments):
             if shape in UNSERVED and all(segments):
                 raise EngineError(404, 20404, f"The requested resource {path[3:]} was not found: "
@@ -468,6 +477,33 @@ class Engine:
             row = webhooks.scoped_one(self.store, conversation, ids[1])
         url = self.views.url("Conversations", sid, "Webhooks", row["sid"])
         return 200, webhooks.scoped_view(row, self.views.account_sid, sid, url)
+
+    # Address Configurations (engine/addresses.py has their rules).
+
+    def _addresses(self, method: str, _: list[str], p: Params):
+        if method == "POST":
+            row = addresses.create(self.store, p, p.lists, self.service.clock())
+            return 201, self._address_view(row)
+        filters = [("Type", p["Type"])] if "Type" in p else []
+        return self._page(
+            p, ("Configuration", "Addresses"), "address_configurations", "addresses",
+            p.get("Type", ""), 50, filters,
+            lambda after, n: addresses.page(self.store, p.get("Type"), _int_key(after, 0), n),
+            self._address_view, lambda row: row["id"])
+
+    def _address(self, method: str, ids: list[str], p: Params):
+        if method == "DELETE":
+            addresses.delete(self.store, ids[0])
+            return 204, None
+        if method == "POST":
+            row = addresses.update(self.store, ids[0], p, p.lists, self.service.clock())
+        else:
+            row = addresses.one(self.store, ids[0])
+        return 200, self._address_view(row)
+
+    def _address_view(self, row: Row) -> Resource:
+        return addresses.view(row, self.views.account_sid,
+                              self.views.url("Configuration", "Addresses", row["sid"]))
 
     # Delivery receipts (engine/phones.py has their rules).
 
