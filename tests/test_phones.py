@@ -393,3 +393,40 @@ def test_the_twilio_library_manages_address_configurations(served, monkeypatch):
     assert addresses(created.sid).update(friendly_name="renamed").friendly_name == "renamed"
     assert addresses(created.sid).fetch().address == "+15550009876"
     assert addresses(created.sid).delete() is True
+
+
+def test_following_the_outbox_yields_each_received_message_once(tmp_path):
+    from convo_cli.api import Client
+    from convo_cli.api import phones as api_phones
+    from convo_cli.engine.inprocess import InProcessTransport
+
+    path = str(tmp_path / "follow.db")
+    engine = EngineClient(path)
+    ch, _ = phones_scene(engine)
+    engine.message(ch, author="agent", body="first")
+    client = Client(InProcessTransport(path))
+    polls = []
+
+    def sleep(_: float) -> None:
+        polls.append(1)
+        if len(polls) == 1:  # a message is sent while the follower waits
+            engine.message(ch, author="agent", body="second")
+        else:
+            raise KeyboardInterrupt
+
+    seen = []
+    with pytest.raises(KeyboardInterrupt):
+        for item in api_phones.follow(client, NORMAL, 0, sleep=sleep):
+            seen.append((item["to"], item["body"], item["status"]))
+    assert seen == [(NORMAL, "first", "delivered"), (NORMAL, "second", "delivered")]
+    client.close()
+    engine.close()
+
+
+def test_inbound_and_outbox_need_a_convo_engine():
+    logged = convo("login", "--profile", "tw", "--twilio", "--account-sid", "AC" + "1" * 32,
+                   "--insecure-storage", "--no-verify", stdin="x" * 32 + "\n")
+    assert logged.code == 0, logged.err
+    for argv in (("inbound", "--from", NORMAL, "--to", PROXY, "x"), ("outbox",)):
+        result = convo("--profile", "tw", *argv)
+        assert result.code == 2 and "convo engine" in result.err, result.err
