@@ -430,3 +430,23 @@ def test_inbound_and_outbox_need_a_convo_engine():
     for argv in (("inbound", "--from", NORMAL, "--to", PROXY, "x"), ("outbox",)):
         result = convo("--profile", "tw", *argv)
         assert result.code == 2 and "convo engine" in result.err, result.err
+
+
+def test_receipts_belong_to_their_message_when_webhooks_are_queued_too(client, receiver):
+    # The events of a message are queued in its transaction, beside its receipts: the
+    # receipts must still name the message, whatever the outbox's ids are.
+    client.post("/v1/Configuration/Webhooks", [
+        ("PostWebhookUrl", receiver.url + "/hook"), ("Filters", "onConversationAdded"),
+        ("Filters", "onMessageAdded"), ("Filters", "onDeliveryUpdated")])
+    for n in range(3):
+        client.call("POST", "/v1/Conversations", form={"FriendlyName": f"c{n}"}, headers=ON)
+    ch, _ = phones_scene(client)
+    sids = [client.call("POST", f"/v1/Conversations/{ch}/Messages",
+                        form={"Author": "agent", "Body": f"m{n}"}, headers=ON).body["sid"]
+            for n in range(3)]
+    for sid in sids:
+        receipts = client.get(f"/v1/Conversations/{ch}/Messages/{sid}/Receipts").body
+        assert [r["message_sid"] for r in receipts["delivery_receipts"]] == [sid] * 3
+    engine_events = client.engine.store.all("SELECT type FROM outbox ORDER BY id")
+    assert [e["type"] for e in engine_events][-4:] == ["onMessageAdded"] + \
+        ["onDeliveryUpdated"] * 3

@@ -57,7 +57,7 @@ def summary(statuses: list[str]) -> str | None:
                        "undelivered": words["undelivered"]})
 
 
-def deliver(service: Any, conversation: Row, message_id: int, message: Row) -> None:
+def deliver(service: Any, conversation: Row, message: Row) -> None:
     """Send a just-inserted message to the conversation's phones, inside its transaction:
     the receipts, the message's delivery summary, and an `onDeliveryUpdated` for each."""
     store: Store = service.store
@@ -66,7 +66,11 @@ def deliver(service: Any, conversation: Row, message_id: int, message: Row) -> N
         "WHERE conversation_id = ? AND address IS NOT NULL ORDER BY id", conversation["id"])
     phones = [p for p in phones if p["sid"] != message.get("participant_sid")]
     if not phones:
-        return
+        return  # the common case costs this one indexed query
+    # By SID, not last_insert_rowid(): the post-events fired since went into the outbox.
+    found = store.one("SELECT id FROM messages WHERE sid = ?", message["sid"])
+    assert found is not None
+    message_id = found["id"]
     now = message["date_created"]
     statuses = []
     for phone in phones:

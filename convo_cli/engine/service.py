@@ -386,9 +386,7 @@ class Service:
             self._fire("onMessageAdded", conversation, message=row)
             from convo_cli.engine import phones  # the message reaches the SMS/WhatsApp side
 
-            inserted = self.store.one("SELECT last_insert_rowid() AS id")
-            assert inserted is not None
-            phones.deliver(self, conversation, inserted["id"], row)
+            phones.deliver(self, conversation, row)
         return self.message(conversation, row["sid"])
 
     def _author_participant(self, conversation_id: int, author: str) -> str | None:
