@@ -30,6 +30,7 @@ COMMANDS = {
     "completion": "completion",
     "serve": "serve",
     "events": "events",
+    "inbound": "phones", "outbox": "phones",
 }
 GLOBAL_OPTIONS_WITH_VALUES = ("--profile", "--identity")
 HELP_OPTIONS = ("-h", "--help")

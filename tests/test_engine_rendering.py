@@ -22,6 +22,9 @@ def _engine(tmp_path, base_url: str = BASE) -> tuple[Engine, str]:
     service = engine.service
     sid = service.create_conversation(unique_name="render/me")["sid"]
     service.add_participant(sid, identity="alice")
+    for address in ("+15551234567", "+15005550009"):  # receipts: a `delivery` summary to render
+        service.add_participant(sid, messaging_binding_address=address,
+                                messaging_binding_proxy_address="+15550001111")
     for body in BODIES:
         service.send_message(sid, author="alice", body=body,
                              attributes=json.dumps({"k": body[:20], "n": [1, 2.5, None]}))
@@ -46,6 +49,9 @@ def test_a_page_is_the_single_reads_field_for_field(tmp_path):
         assert list(listed) == list(single)  # the same fields in the same order
         assert listed == single
     assert page["messages"][0]["body"] == BODIES[0]
+    assert page["messages"][0]["delivery"] == {"total": 2, "sent": "some", "delivered": "some",
+                                               "read": "none", "failed": "some",
+                                               "undelivered": "none"}
     assert page["messages"][-2]["media"] == [{"sid": "ME" + "1" * 32}]
     assert page["messages"][-1]["body"] is None and page["messages"][-1]["media"] is None
     assert page["messages"][3]["url"] == f"{BASE}/v1/Conversations/{sid}/Messages/" \

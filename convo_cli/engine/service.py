@@ -384,6 +384,9 @@ class Service:
             row["idx"] = self.store.take_message_index(cid)
             self.store.insert("messages", {"conversation_id": cid, **row})
             self._fire("onMessageAdded", conversation, message=row)
+            from convo_cli.engine import phones  # the message reaches the SMS/WhatsApp side
+
+            phones.deliver(self, conversation, row)
         return self.message(conversation, row["sid"])
 
     def _author_participant(self, conversation_id: int, author: str) -> str | None:

@@ -191,6 +191,39 @@ MIGRATIONS = [
         date_updated TEXT NOT NULL
     );
     """,
+    # Delivery receipts (engine/phones.py): one per message and phone it was sent to, with
+    # the phone's binding kept (the participant may leave; the phone still got it); and
+    # the message's delivery summary, computed once when it is sent; and the Address
+    # Configurations (engine/addresses.py) that decide where a stranger's message goes.
+    """
+    CREATE TABLE receipts (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        participant_sid TEXT NOT NULL,
+        address TEXT NOT NULL,
+        proxy_address TEXT,
+        channel_message_sid TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error_code INTEGER NOT NULL DEFAULT 0,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL
+    );
+    CREATE INDEX receipts_by_message ON receipts(message_id);
+    CREATE INDEX receipts_by_address ON receipts(address);
+    ALTER TABLE messages ADD COLUMN delivery TEXT;
+    CREATE TABLE address_configurations (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        address TEXT NOT NULL UNIQUE,
+        friendly_name TEXT,
+        address_country TEXT,
+        auto_creation TEXT NOT NULL,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL
+    );
+    """,
 ]
 
 _PARTICIPANT_CONVERSATION = """
@@ -212,7 +245,7 @@ _MESSAGE_JSON = """json_object(
     'sid', sid, 'account_sid', ?1, 'conversation_sid', ?2, 'body', body,
     'media', json(NULLIF(media, '')), 'author', author, 'participant_sid', participant_sid,
     'attributes', attributes, 'date_created', date_created, 'date_updated', date_updated,
-    'index', idx, 'delivery', NULL, 'content_sid', content_sid, 'url', ?3 || sid,
+    'index', idx, 'delivery', json(delivery), 'content_sid', content_sid, 'url', ?3 || sid,
     'links', json_object('delivery_receipts', ?3 || sid || '/Receipts',
                          'channel_metadata', ?3 || sid || '/ChannelMetadata'))"""
 

@@ -91,7 +91,8 @@ class Views:
             "date_created": row["date_created"],
             "date_updated": row["date_updated"],
             "index": row["idx"],
-            "delivery": None,  # no non-chat channel delivers anything here
+            # The summary of its receipts (engine/phones.py); null with no phone to send to.
+            "delivery": json.loads(row["delivery"]) if row.get("delivery") else None,
             "content_sid": row["content_sid"],
             "url": url,
             "links": {"delivery_receipts": f"{url}/Receipts",

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from convo_cli.engine import configuration, conversation_with_participants, credentials
-from convo_cli.engine import prehooks, webhooks
+from convo_cli.engine import (addresses, configuration, conversation_with_participants,
+                              credentials, phones, prehooks, webhooks)
 from convo_cli.engine.keys import Actor
 from convo_cli.engine.roles import view as role_view
 from convo_cli.engine.service import INT64_MAX, EngineError, Service, integer, not_found
@@ -98,6 +98,13 @@ PARAMETERS: dict[tuple[str, str], set[str]] = {
     ("credential", "GET"): set(),
     ("credential", "POST"): credentials.PARAMETERS,
     ("credential", "DELETE"): set(),
+    ("addresses", "GET"): {"Type", *PAGING},
+    ("addresses", "POST"): addresses.CREATE,
+    ("address", "GET"): set(),
+    ("address", "POST"): addresses.UPDATE,
+    ("address", "DELETE"): set(),
+    ("receipts", "GET"): PAGING,
+    ("receipt", "GET"): set(),
 }
 ROUTES = {
     ("Conversations",): "conversations",
@@ -121,13 +128,13 @@ ROUTES = {
     ("ConversationWithParticipants",): "conversation_with_participants",
     ("Credentials",): "credentials",
     ("Credentials", "*"): "credential",
+    ("Conversations", "*", "Messages", "*", "Receipts"): "receipts",
+    ("Conversations", "*", "Messages", "*", "Receipts", "*"): "receipt",
 }
 # What the resources' `links` name but this engine does not serve: a 404 that says so, so
 # that a client following a link learns why (the spec's paths: "yet"; the others, Twilio
 # links to but its public spec does not describe).
 UNSERVED = {
-    ("Conversations", "*", "Messages", "*", "Receipts"): "message delivery receipts yet",
-    ("Conversations", "*", "Messages", "*", "Receipts", "*"): "message delivery receipts yet",
     ("Conversations", "*", "Export"): "conversation export (not in Twilio's published spec)",
     ("Conversations", "*", "Messages", "*", "ChannelMetadata"):
         "message channel metadata (not in Twilio's published spec)",
@@ -181,6 +188,12 @@ class Engine:
                     raise EngineError(403, 20403, "Forbidden: only the account's credentials "
                                       "read the event log")
                 status, payload = self._convo_events(method.upper(), query)
+            elif path.rstrip("/") in phones.PATHS:  # convo extensions too (engine/phones.py)
+                if identity is not None:
+                    raise EngineError(403, 20403, "Forbidden: only the account's credentials "
+                                      "act as a phone or read what phones received")
+                status, payload = phones.handle(self, method.upper(), path.rstrip("/"), query,
+                                                body, pre_answer)
             else:
                 status, payload = self._dispatch(method.upper(), path, query, body, identity,
                                                  pre_answer)
@@ -230,11 +243,17 @@ class Engine:
                        headers: dict[str, str]) -> Any:
         """The pre-event webhook request this request needs (a `prehooks.Call`), or None;
         the server sends it off the event loop and passes the answer to `handle`."""
-        if method.upper() == "GET" or not _webhooks_enabled(headers):
+        inbound = method.upper() == "POST" and path.rstrip("/") == phones.INBOUND
+        if method.upper() == "GET" or not (inbound or _webhooks_enabled(headers)):
             return None
         config = self.events.configuration()
         if not config or not config["pre_webhook_url"]:
             return None  # the common case, told without parsing the request
+        if inbound:  # a phone's message: its pre-event fires whatever the headers say
+            try:
+                return phones.pre_event_call(self, query, body)
+            except EngineError:
+                return None  # `handle` answers the error
         try:
             route, segments, params = self._route(method.upper(), path, query, body)
             return prehooks.call_for(self, route, method.upper(), segments[1::2], params)
@@ -272,6 +291,10 @@ class Engine:
         route = ROUTES.get(shape)
         if route == "configuration_webhooks" and segments[1] != "Webhooks":
             route = None
+        if segments[:2] == ["Configuration", "Addresses"] and len(segments) <= 3:
+            # Address Configurations (engine/addresses.py): the SID is the third segment.
+            route = "address" if len(segments) == 3 else "addresses"
+            segments = ["Configuration/Addresses", *segments[2:]]
         if route is None or any(not s for s in segments):
             if shape in UNSERVED and all(segments):
                 raise EngineError(404, 20404, f"The requested resource {path[3:]} was not found: "
@@ -505,6 +528,60 @@ class Engine:
         else:
             row = credentials.credential(self.store, ids[0])
         return 200, credentials.view(row, self.views)
+
+    # Address Configurations (engine/addresses.py has their rules).
+
+    def _addresses(self, method: str, _: list[str], p: Params):
+        if method == "POST":
+            row = addresses.create(self.store, p, p.lists, self.service.clock())
+            return 201, self._address_view(row)
+        filters = [("Type", p["Type"])] if "Type" in p else []
+        return self._page(
+            p, ("Configuration", "Addresses"), "address_configurations", "addresses",
+            p.get("Type", ""), 50, filters,
+            lambda after, n: addresses.page(self.store, p.get("Type"), _int_key(after, 0), n),
+            self._address_view, lambda row: row["id"])
+
+    def _address(self, method: str, ids: list[str], p: Params):
+        if method == "DELETE":
+            addresses.delete(self.store, ids[0])
+            return 204, None
+        if method == "POST":
+            row = addresses.update(self.store, ids[0], p, p.lists, self.service.clock())
+        else:
+            row = addresses.one(self.store, ids[0])
+        return 200, self._address_view(row)
+
+    def _address_view(self, row: Row) -> Resource:
+        return addresses.view(row, self.views.account_sid,
+                              self.views.url("Configuration", "Addresses", row["sid"]))
+
+    # Delivery receipts (engine/phones.py has their rules).
+
+    def _receipts(self, method: str, ids: list[str], p: Params):
+        conversation = self.service.conversation(ids[0])
+        message = self.service.message(conversation, ids[1])
+        sid = conversation["sid"]
+        segments = ("Conversations", sid, "Messages", message["sid"], "Receipts")
+        return self._page(
+            p, segments, "delivery_receipts", "receipts", message["sid"], 50, [],
+            lambda after, n: phones.receipts_page(self.store, message["id"],
+                                                  _int_key(after, 0), n),
+            lambda row: self._receipt_view(row, sid, message["sid"]), lambda row: row["id"])
+
+    def _receipt(self, method: str, ids: list[str], p: Params):
+        conversation = self.service.conversation(ids[0])
+        message = self.service.message(conversation, ids[1])
+        row = phones.receipt(self.store, message["id"], ids[2])
+        if row is None:
+            raise not_found()
+        return 200, self._receipt_view(row, conversation["sid"], message["sid"])
+
+    def _receipt_view(self, row: Row, conversation_sid: str, message_sid: str) -> Resource:
+        url = self.views.url("Conversations", conversation_sid, "Messages", message_sid,
+                             "Receipts", row["sid"])
+        return phones.receipt_view(row, self.views.account_sid, conversation_sid, message_sid,
+                                   url)
 
     def _page(self, p: dict[str, str], segments: tuple[str, ...], key: str, kind: str, owner: str,
               max_size: int, filters: list[tuple[str, str]],

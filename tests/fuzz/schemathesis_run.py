@@ -56,24 +56,30 @@ class Tally:
 
 def implemented_operations(schema: Any) -> list[Any]:
     """The spec's operations that the engine routes: the rest answer 404 by design."""
-    from convo_cli.engine.wire import PARAMETERS, ROUTES
+    from convo_cli.engine.wire import PARAMETERS
 
     found = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        parts = operation.path.removeprefix("/v1/").split("/")
-        shape = tuple("*" if p.startswith("{") else p for p in parts)
-        if (ROUTES.get(shape), operation.method.upper()) in PARAMETERS:
+        if (route_of(operation), operation.method.upper()) in PARAMETERS:
             found.append(operation)
     return found
 
 
-def accepted_parameters(operation: Any) -> set[str]:
-    from convo_cli.engine.wire import PARAMETERS, ROUTES
+def route_of(operation: Any) -> str | None:
+    """The engine's route for a spec path, as engine/wire.py `_route` finds it."""
+    from convo_cli.engine.wire import ROUTES
 
     parts = operation.path.removeprefix("/v1/").split("/")
-    shape = tuple("*" if p.startswith("{") else p for p in parts)
-    return PARAMETERS[(ROUTES[shape], operation.method.upper())]
+    if parts[:2] == ["Configuration", "Addresses"]:
+        return "address" if len(parts) == 3 else "addresses"
+    return ROUTES.get(tuple("*" if p.startswith("{") else p for p in parts))
+
+
+def accepted_parameters(operation: Any) -> set[str]:
+    from convo_cli.engine.wire import PARAMETERS
+
+    return PARAMETERS[(route_of(operation), operation.method.upper())]
 
 
 class Seed:
@@ -90,8 +96,16 @@ class Seed:
             conversation = self._post("/v1/Conversations", {"UniqueName": name})["sid"]
             participant = self._post(f"/v1/Conversations/{conversation}/Participants",
                                      {"Identity": name})["sid"]
+            self._post(f"/v1/Conversations/{conversation}/Participants", {
+                "MessagingBinding.Address": "+15551230000",
+                "MessagingBinding.ProxyAddress": "+15550001111"})
             message = self._post(f"/v1/Conversations/{conversation}/Messages",
                                  {"Author": name, "Body": "hello"})["sid"]
+            receipts = self.session.get(
+                f"{self.url}/v1/Conversations/{conversation}/Messages/{message}/Receipts")
+            receipt = receipts.json()["delivery_receipts"][0]["sid"]
+            address = self._post("/v1/Configuration/Addresses", {
+                "Type": "sms", "Address": f"+1555000{self.generation:04d}"})["sid"]
             user = self.session.get(f"{self.url}/v1/Users/{name}").json()["sid"]
             role = self._post("/v1/Roles", {"FriendlyName": name, "Type": "conversation",
                                             "Permission": "sendMessage"})["sid"]
@@ -101,7 +115,8 @@ class Seed:
             credential = self._post("/v1/Credentials", {"Type": "fcm", "Secret": name})["sid"]
             self.sids = {"Conversations": conversation, "Participants": participant,
                          "Messages": message, "Users": user, "Roles": role,
-                         "Webhooks": webhook, "Credentials": credential}
+                         "Webhooks": webhook, "Credentials": credential, "Receipts": receipt,
+                         "Addresses": address}
         return self.sids
 
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
