@@ -21,6 +21,7 @@ class EventsOptions(NamedTuple):
 def run_events(opts: EventsOptions, deps: Factory) -> None:
     from convo_cli.api import events
     from convo_cli.render import events as render
+    from convo_cli.render.feed import Feed
 
     if deps.profile().kind not in ("local", "server"):
         raise UsageError("convo events reads a convo engine's webhook log (the local profile "
@@ -29,14 +30,11 @@ def run_events(opts: EventsOptions, deps: Factory) -> None:
     found = events.recent(client, opts.limit)
     # Oldest first, so the newest ends next to the prompt; the waiting ones last.
     items = list(reversed(found["finished"])) + list(reversed(found["waiting"]))
-    if not opts.as_json:
-        render.header(deps.io)
-    for item in items:
-        render.write(deps.io, item, as_json=opts.as_json)
+    feed = Feed(deps.io, render.COLUMNS, render.fields, as_json=opts.as_json)
+    feed.listing(items, empty="No webhook deliveries.")
     if opts.follow:
         last = max((int(i["id"]) for i in found["finished"]), default=0)
-        for item in events.follow(client, last):
-            render.write(deps.io, item, as_json=opts.as_json)
+        feed.follow(events.follow(client, last))
 
 
 def register(app: typer.Typer, wanted: str | None = None) -> None:

@@ -59,19 +59,17 @@ def run_inbound(opts: InboundOptions, deps: Factory) -> None:
 def run_outbox(opts: OutboxOptions, deps: Factory) -> None:
     from convo_cli.api import phones
     from convo_cli.render import phones as render
+    from convo_cli.render.feed import Feed
 
     to = _address(opts.to, "--to") if opts.to is not None else None
     _engine_only(deps, "outbox")
     client = deps.client()
     items = phones.received(client, to, opts.limit)
-    if not opts.as_json:
-        render.header(deps.io)
-    for item in items:
-        render.write(deps.io, item, as_json=opts.as_json)
+    feed = Feed(deps.io, render.COLUMNS, render.fields, as_json=opts.as_json)
+    feed.listing(items, empty="No messages sent to a phone.")
     if opts.follow:
         last = max((int(i["id"]) for i in items), default=0)
-        for item in phones.follow(client, to, last):
-            render.write(deps.io, item, as_json=opts.as_json)
+        feed.follow(phones.follow(client, to, last))
 
 
 def register(app: typer.Typer, wanted: str | None = None) -> None:
@@ -85,7 +83,8 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
             help="The phone that sends it: +E.164 or whatsapp:+E.164.")],
         proxy: Annotated[str, typer.Option(
             "--to", metavar="PROXY", show_default=False,
-            help="The proxy address it is sent to (a participant's MessagingBinding.ProxyAddress).")],
+            help="The proxy address it is sent to (a participant's "
+            "MessagingBinding.ProxyAddress).")],
         as_json: JsonOption = False,
     ) -> None:
         """Deliver a message as if a phone had sent it (SMS or WhatsApp).

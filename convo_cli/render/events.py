@@ -1,15 +1,19 @@
-"""`convo events`' lines: one per webhook delivery (time, event, URL, state, status, tries),
-tab-separated, every field from the engine made safe for where it goes."""
+"""`convo events`' records: one per webhook delivery (time, event, conversation, URL, state,
+status, tries), written by `render.feed`."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from convo_cli.render.streams import IOStreams
-from convo_cli.render.text import terminal_safe, tsv_line
+from convo_cli.render.columns import Column
 
-HEADER = ("TIME", "EVENT", "CONVERSATION", "URL", "STATE", "STATUS", "ATTEMPTS")
+# As the terminal narrows: the URL and the status (an error text) are shortened, then the
+# attempts, the time and the status go first; the event and the conversation's SID stay.
+COLUMNS = (Column("TIME", priority=3), Column("EVENT", priority=8),
+           Column("CONVERSATION", priority=9),
+           Column("URL", priority=6, shrink=True, min_width=16),
+           Column("STATE", priority=7), Column("STATUS", priority=5, shrink=True, min_width=12),
+           Column("ATTEMPTS", priority=1))
 
 
 def fields(item: dict[str, Any]) -> tuple[str, ...]:
@@ -19,18 +23,3 @@ def fields(item: dict[str, Any]) -> tuple[str, ...]:
             str(item.get("url", "")), str(item.get("state", "")),
             str(status) if status else str(item.get("error") or ""),
             str(item.get("attempts", "")))
-
-
-def write(io: IOStreams, item: dict[str, Any], *, as_json: bool) -> None:
-    if as_json:
-        io.stdout.write(json.dumps(item) + "\n")
-    elif io.stdout_tty:
-        io.stdout.write(terminal_safe("  ".join(fields(item))) + "\n")
-    else:
-        io.stdout.write(tsv_line(*fields(item)))
-    io.stdout.flush()
-
-
-def header(io: IOStreams) -> None:
-    if io.stdout_tty:
-        io.stdout.write("  ".join(HEADER) + "\n")

@@ -148,6 +148,15 @@ class Terminal:
         lines += [self._line([row[i] for i, _ in layout], layout) for row in cells]
         self._print(lines)
 
+    def table_row(self, columns: Sequence[Column], row: Sequence[Cell], *,
+                  like: Sequence[Sequence[Cell]] = ()) -> None:
+        """One more record of a table already printed (a followed listing), laid out with
+        the records `like` it (the last ones shown), so that its columns stay in place."""
+        cells = [one_line(cell) for cell in row]
+        layout = fit(columns, [[one_line(cell) for cell in r] for r in like] or [cells],
+                     self.width)
+        self._print([self._line([cells[i] for i, _ in layout], layout)])
+
     @staticmethod
     def _line(cells: Sequence[str], layout: Sequence[tuple[int, int]], style: str = "") -> Text:
         line = Text(style=style)
