@@ -106,8 +106,9 @@ class Service:
         with self.store.write():
             self._check_unique_name(row.get("unique_name"))
             self.store.insert("conversations", row)
-            self._fire("onConversationAdded", self.conversation(row["sid"]))
-        return self.conversation(row["sid"])
+            created = self.conversation(row["sid"])
+            self._fire("onConversationAdded", created)
+        return created
 
     def update_conversation(self, key: str, **p: Any) -> Row:
         with self.store.write():
@@ -122,14 +123,13 @@ class Service:
             if p.get("date_created"):
                 changes["date_created"] = _date(p["date_created"], "DateCreated")
             self.store.update("conversations", row["id"], changes)
-            if self.events is not None:
-                updated_row = self.conversation(row["sid"])
-                self._fire("onConversationUpdated", updated_row)
-                if updated_row["state"] != row["state"]:
-                    self._fire("onConversationStateUpdated", updated_row, {
-                        "StateFrom": row["state"], "StateTo": updated_row["state"],
-                        "StateUpdated": updated_row["date_updated"], "Reason": "API"})
-        return self.conversation(row["sid"])
+            updated_row = self.conversation(row["sid"])
+            self._fire("onConversationUpdated", updated_row)
+            if updated_row["state"] != row["state"]:
+                self._fire("onConversationStateUpdated", updated_row, {
+                    "StateFrom": row["state"], "StateTo": updated_row["state"],
+                    "StateUpdated": updated_row["date_updated"], "Reason": "API"})
+        return updated_row
 
     def delete_conversation(self, key: str) -> None:
         with self.store.write():
