@@ -399,3 +399,21 @@ def test_without_a_terminal_chat_exits_2_with_a_hint():
     assert result.code == 2
     assert result.err.startswith("convo: error: convo chat needs a terminal")
     assert "convo send" in result.err and "messages CONVERSATION --follow" in result.err
+
+
+def test_on_a_narrow_terminal_the_list_and_the_chat_take_turns(mine, theirs):
+    """40 columns: no side list beside the history (it would leave the chat a dozen
+    columns); F2 shows the list across the screen, picking a conversation goes back."""
+    standup(theirs, messages=1)
+    with chatting(mine, "alice", "standup", size=(40, 20)) as chat:
+        screen = chat.wait_for("Daily standup")
+        assert "╭─ Conversations" not in screen  # the list's border title
+        assert not chat.app.query_one("#inbox").display
+        chat.type("f2")
+        chat.until(lambda: chat.app.query_one("#inbox").has_focus, "F2 moves to the list")
+        chat.wait_for("╭─ Conversations")
+        assert not chat.app.query_one("#main").display
+        chat.type("enter")
+        chat.until(lambda: chat.app.composer.has_focus, "picking goes back to the chat")
+        assert chat.app.query_one("#main").display
+        assert not chat.app.query_one("#inbox").display

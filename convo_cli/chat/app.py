@@ -19,6 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.keys import Keys
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.widgets import Footer, OptionList, Static
 
 from convo_cli.api.client import Client
@@ -43,6 +44,9 @@ ANSI_SEQUENCES_KEYS.setdefault("\x1b\r", (Keys.ControlJ,))
 PAGE = 30  # the Conversations SDK's getMessages default, as `convo messages`
 INBOX_EVERY = 10.0  # seconds between refreshes of the side list while nothing happens
 T = TypeVar("T")
+
+
+NARROW = 70  # columns: below, the side list and the chat take turns on the screen (F2)
 
 
 class ChatApp(Writing, App[None]):
@@ -92,12 +96,13 @@ class ChatApp(Writing, App[None]):
 
     async def on_mount(self) -> None:
         self.query_one("#inbox").border_title = "Conversations"
+        self.set_class(self.size.width < NARROW, "-narrow")
         if self.conversation is None:
             self._set_title("Pick a conversation on the left (Enter or a click)")
             self.composer.placeholder = "/help for commands"
-            self.query_one("#inbox").focus()
+            self._listing(True)
         else:
-            self.composer.focus()
+            self._listing(False)
             await self.open(self.conversation)
         self.watch(self.log_view, "scroll_y", self._scrolled, init=False)
         self.run_worker(self._inbox_loop(), group="inbox")
@@ -161,11 +166,19 @@ class ChatApp(Writing, App[None]):
         if event.option.id and (self.conversation is None
                                 or event.option.id != self.conversation.sid):
             await self.open(event.option.id)
-        self.composer.focus()
+        self._listing(False)
 
     def action_toggle_focus(self) -> None:
-        inbox_list = self.query_one("#inbox")
-        (self.composer if inbox_list.has_focus else inbox_list).focus()
+        self._listing(not self.query_one("#inbox").has_focus)
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
+
+    def _listing(self, on: bool) -> None:
+        """Focus on the side list (on) or the input line; on a narrow terminal the one
+        focused takes the whole screen (chat.tcss)."""
+        self.set_class(on, "-listing")
+        (self.query_one("#inbox") if on else self.composer).focus()
 
     # Reading: older pages, and the read horizon
 
