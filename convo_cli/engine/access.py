@@ -154,7 +154,9 @@ class Access:
             self.store.update("conversations", row["id"], {"created_by": me})
         self.service.add_participant(sid, identity=me,
                                      role_sid=self.roles.default_for("creator"))
-        return status, self.engine.views.conversation(self.service.conversation(sid))
+        from convo_cli.engine.conversations import view
+
+        return status, view(self.service.conversation(sid), self.engine.views)
 
     def _service(self, me: str) -> frozenset[str]:
         user = self.store.user("identity", me)

@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any
 
+from convo_cli.engine.paging import PAGING, int_key
+from convo_cli.engine.paging import page as paged
 from convo_cli.engine.service import EngineError, _address, invalid, new_sid
 from convo_cli.engine.store import Row, Store
 
@@ -173,3 +175,47 @@ def auto_create(engine: Any, config: Row, sender: str, proxy: str) -> Row | None
     service.add_participant(conversation["sid"], messaging_binding_address=sender,
                             messaging_binding_proxy_address=proxy)
     return service.conversation(conversation["sid"])
+
+
+# The routes (engine/wire.py dispatches here): the account's, under `/v1/` only.
+# `Configuration/Addresses` is one segment to the router (its SID is the path's third).
+
+ACCOUNT_ROUTES = {("Configuration/Addresses",): "addresses",
+                  ("Configuration/Addresses", "*"): "address"}
+PARAMETERS = {
+    ("addresses", "GET"): {"Type", *PAGING},
+    ("addresses", "POST"): CREATE,
+    ("address", "GET"): set(),
+    ("address", "POST"): UPDATE,
+    ("address", "DELETE"): set(),
+}
+
+
+def _view(engine: Any, row: Row) -> dict[str, Any]:
+    return view(row, engine.views.account_sid,
+                engine.views.url("Configuration", "Addresses", row["sid"]))
+
+
+def collection(engine: Any, method: str, _: list[str], p: Any) -> tuple[int, Any]:
+    store = engine.store
+    if method == "POST":
+        return 201, _view(engine, create(store, p, p.lists, engine.service.clock()))
+    filters = [("Type", p["Type"])] if "Type" in p else []
+    return paged(engine.views, p, ("Configuration", "Addresses"), "address_configurations",
+                 "addresses", p.get("Type", ""), 50, filters,
+                 lambda after, n: page(store, p.get("Type"), int_key(after, 0), n),
+                 lambda row: _view(engine, row), lambda row: row["id"])
+
+
+def item(engine: Any, method: str, ids: list[str], p: Any) -> tuple[int, Any]:
+    if method == "DELETE":
+        delete(engine.store, ids[0])
+        return 204, None
+    if method == "POST":
+        row = update(engine.store, ids[0], p, p.lists, engine.service.clock())
+    else:
+        row = one(engine.store, ids[0])
+    return 200, _view(engine, row)
+
+
+HANDLERS = {"addresses": collection, "address": item}

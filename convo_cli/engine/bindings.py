@@ -28,7 +28,7 @@ BINDING_SID = re.compile(r"^BS[0-9a-fA-F]{32}$")
 CREDENTIAL_SID = re.compile(r"^CR[0-9a-fA-F]{32}$")
 EXTENSION = "/convo/v1/Bindings"
 CREATE = {"Identity", "BindingType", "Endpoint", "CredentialSid", "MessageTypes"}
-ROUTES = {("Bindings",): "bindings", ("Bindings", "*"): "binding"}
+SERVICE_ONLY_ROUTES = {("Bindings",): "bindings", ("Bindings", "*"): "binding"}  # no /v1/
 PARAMETERS = {
     ("bindings", "GET"): {"BindingType", "Identity", *PAGING},
     ("binding", "GET"): set(),

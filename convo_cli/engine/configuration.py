@@ -9,13 +9,16 @@ conversations created afterwards that do not name their own (as on Twilio).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convo_cli.engine.service import EngineError, _duration, _sid, invalid
 from convo_cli.engine.store import Row, Store
 from convo_cli.engine.views import Resource, Views
 
-PARAMETERS = {"DefaultChatServiceSid", "DefaultMessagingServiceSid", "DefaultInactiveTimer",
+if TYPE_CHECKING:
+    from convo_cli.engine.wire import Engine
+
+FIELDS = {"DefaultChatServiceSid", "DefaultMessagingServiceSid", "DefaultInactiveTimer",
               "DefaultClosedTimer"}
 # (parameter, column, the error code of a malformed duration, of one below the minimum,
 # the minimum in seconds): the conversation timers' own rules and codes.
@@ -88,3 +91,20 @@ def view(row: Row, views: Views) -> Resource:
         "links": {"service": views.url("Services", views.service_sid, "Configuration"),
                   "webhooks": views.url("Configuration", "Webhooks")},
     }
+
+
+# The route (engine/wire.py dispatches here): the account's, under `/v1/` only.
+
+ACCOUNT_ROUTES = {("Configuration",): "configuration"}
+PARAMETERS = {("configuration", "GET"): set(), ("configuration", "POST"): FIELDS}
+
+
+def route(engine: Engine, method: str, _: list[str], p: dict[str, str]) -> tuple[int, Any]:
+    if method == "POST":
+        row = update(engine.store, p, engine.views.service_sid)
+    else:
+        row = configuration(engine.store)
+    return 200, view(row, engine.views)
+
+
+HANDLERS = {"configuration": route}

@@ -12,7 +12,7 @@ once and answers with the same statuses, so that a client written for Twilio see
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convo_cli.engine.service import (
     ATTRIBUTES_DEPTH_LIMIT, EngineError, Service, invalid, nested_deeper_than,
@@ -20,11 +20,16 @@ from convo_cli.engine.service import (
 from convo_cli.engine.store import Row
 from convo_cli.engine.views import Resource, Views
 
-PARAMETERS = {
+if TYPE_CHECKING:
+    from convo_cli.engine.wire import Engine
+
+FIELDS = {
     "FriendlyName", "UniqueName", "DateCreated", "DateUpdated", "MessagingServiceSid",
     "Attributes", "State", "Timers.Inactive", "Timers.Closed", "Bindings.Email.Address",
     "Bindings.Email.Name", "Participant",
 }
+ROUTES = {("ConversationWithParticipants",): "conversation_with_participants"}
+PARAMETERS = {("conversation_with_participants", "POST"): FIELDS}
 PARTICIPANTS_LIMIT = 10  # per request (the spec)
 _KEYS = {"identity", "attributes", "role_sid", "messaging_binding"}
 _BINDING_KEYS = {"address", "proxy_address", "projected_address"}
@@ -89,6 +94,21 @@ def _string(value: Any, what: str) -> str:
 
 def view(row: Row, views: Views) -> Resource:
     """The conversation, with the links this resource's schema lists (no `export`)."""
-    resource = views.conversation(row)
+    from convo_cli.engine.conversations import view as conversation_view
+
+    resource = conversation_view(row, views)
     resource["links"] = {k: v for k, v in resource["links"].items() if k != "export"}
     return resource
+
+
+def route(engine: Engine, method: str, _: list[str], p: Any) -> tuple[int, Any]:
+    from convo_cli.engine import configuration
+    from convo_cli.engine.form import kw
+
+    fields = {k: v for k, v in p.items() if k != "Participant"}
+    status, row = create(engine.service, configuration.with_defaults(engine.store, kw(fields)),
+                         p.lists.get("Participant", []))
+    return status, view(row, engine.views)
+
+
+HANDLERS = {"conversation_with_participants": route}

@@ -9,12 +9,18 @@ for another type than the credential's is refused rather than silently kept.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
+from convo_cli.engine.paging import PAGING, int_key
+from convo_cli.engine.paging import page as paged
 from convo_cli.engine.service import EngineError, invalid, not_found
 from convo_cli.engine.store import Row, Store
 from convo_cli.engine.views import Resource, Views
 
-PARAMETERS = {"Type", "FriendlyName", "Certificate", "PrivateKey", "Sandbox", "ApiKey", "Secret"}
+if TYPE_CHECKING:
+    from convo_cli.engine.wire import Engine
+
+FIELDS = {"Type", "FriendlyName", "Certificate", "PrivateKey", "Sandbox", "ApiKey", "Secret"}
 TYPES = ("apn", "gcm", "fcm")
 CREDENTIAL_SID = re.compile(r"^CR[0-9a-fA-F]{32}$")
 FRIENDLY_NAME_LIMIT = 64  # characters (the spec)
@@ -111,3 +117,39 @@ def view(row: Row, views: Views) -> Resource:
         "date_updated": row["date_updated"],
         "url": views.url("Credentials", row["sid"]),
     }
+
+
+# The routes (engine/wire.py dispatches here): the account's, under `/v1/` only.
+
+ACCOUNT_ROUTES = {("Credentials",): "credentials", ("Credentials", "*"): "credential"}
+PARAMETERS = {
+    ("credentials", "GET"): PAGING,
+    ("credentials", "POST"): FIELDS,
+    ("credential", "GET"): set(),
+    ("credential", "POST"): FIELDS,
+    ("credential", "DELETE"): set(),
+}
+
+
+def collection(engine: Engine, method: str, _: list[str], p: dict[str, str]) -> tuple[int, Any]:
+    store, views = engine.store, engine.views
+    if method == "POST":
+        row = create(store, p, engine.service.make_sid("CR"), engine.service.clock())
+        return 201, view(row, views)
+    return paged(views, p, ("Credentials",), "credentials", "credentials", "", 50, [],
+                 lambda after, n: page(store, int_key(after, 0), n),
+                 lambda row: view(row, views), lambda row: row["id"])
+
+
+def one(engine: Engine, method: str, ids: list[str], p: dict[str, str]) -> tuple[int, Any]:
+    if method == "DELETE":
+        delete(engine.store, ids[0])
+        return 204, None
+    if method == "POST":
+        row = update(engine.store, ids[0], p, engine.service.clock())
+    else:
+        row = credential(engine.store, ids[0])
+    return 200, view(row, engine.views)
+
+
+HANDLERS = {"credentials": collection, "credential": one}

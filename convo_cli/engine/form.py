@@ -43,3 +43,6 @@ def parameters(query: str, body: bytes, allowed: set[str]) -> Params:
 
 def kw(params: dict[str, str]) -> dict[str, str]:
     return {snake(name): value for name, value in params.items()}
+
+
+DATES = {"DateCreated", "DateUpdated"}  # what a migration may set on most resources

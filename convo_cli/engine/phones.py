@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from convo_cli.engine.paging import PAGING, int_key, page
 from convo_cli.engine.store import Row, Store
 
 # Twilio's magic `To` numbers (test credentials): each fails with this error code.
@@ -219,7 +220,9 @@ def inbound(engine: Any, params: dict[str, str], pre_answer: Any = None) -> dict
                                           attributes=request.get("Attributes"))
     finally:
         events.source = "API"
-    return engine.views.message(row, conversation["sid"])
+    from convo_cli.engine.messages import view
+
+    return view(row, engine.views, conversation["sid"])
 
 
 def outbox(store: Store, query: dict[str, str]) -> dict[str, Any]:
@@ -260,3 +263,43 @@ def _received(row: Row) -> dict[str, Any]:
             "body": row["body"], "media": json.loads(row["media"]) if row["media"] else None,
             "status": row["status"], "error_code": row["error_code"],
             "date_created": row["date_created"]}
+
+
+# The receipts' routes (engine/wire.py dispatches here).
+
+ROUTES = {("Conversations", "*", "Messages", "*", "Receipts"): "receipts",
+          ("Conversations", "*", "Messages", "*", "Receipts", "*"): "receipt"}
+PARAMETERS = {("receipts", "GET"): PAGING, ("receipt", "GET"): set()}
+
+
+def _receipt_view(engine: Any, row: Row, conversation_sid: str, message_sid: str) -> dict[str, Any]:
+    views = engine.views
+    url = views.url("Conversations", conversation_sid, "Messages", message_sid, "Receipts",
+                    row["sid"])
+    return receipt_view(row, views.account_sid, conversation_sid, message_sid, url, views.chat)
+
+
+def receipts(engine: Any, method: str, ids: list[str], p: Any) -> tuple[int, Any]:
+    conversation = engine.service.conversation(ids[0])
+    message = engine.service.message(conversation, ids[1])
+    sid = conversation["sid"]
+    segments = ("Conversations", sid, "Messages", message["sid"], "Receipts")
+    return page(engine.views, p, segments, "delivery_receipts", "receipts", message["sid"], 50,
+                [], lambda after, n: receipts_page(engine.store, message["id"],
+                                                   int_key(after, 0), n),
+                lambda row: _receipt_view(engine, row, sid, message["sid"]),
+                lambda row: row["id"])
+
+
+def one_receipt(engine: Any, method: str, ids: list[str], p: Any) -> tuple[int, Any]:
+    from convo_cli.engine.service import not_found
+
+    conversation = engine.service.conversation(ids[0])
+    message = engine.service.message(conversation, ids[1])
+    row = receipt(engine.store, message["id"], ids[2])
+    if row is None:
+        raise not_found()
+    return 200, _receipt_view(engine, row, conversation["sid"], message["sid"])
+
+
+HANDLERS = {"receipts": receipts, "receipt": one_receipt}

@@ -7,10 +7,19 @@ import json
 from typing import Any
 
 from convo_cli.engine import permissions as perms
-from convo_cli.engine.service import EngineError, invalid, not_found, now_iso, new_sid
+from convo_cli.engine.paging import PAGING, int_key, page
+from convo_cli.engine.service import EngineError, invalid, new_sid, not_found, now_iso
 from convo_cli.engine.store import Row, Store
 
 TYPES = ("conversation", "service")
+ROUTES = {("Roles",): "roles", ("Roles", "*"): "role"}
+PARAMETERS = {
+    ("roles", "GET"): PAGING,
+    ("roles", "POST"): {"FriendlyName", "Type", "Permission"},
+    ("role", "GET"): set(),
+    ("role", "POST"): {"Permission"},
+    ("role", "DELETE"): set(),
+}
 ROLE_SID_LENGTH = 34
 NAME_LIMIT = 64  # Twilio: "a string … up to 64 characters"
 
@@ -137,3 +146,28 @@ def view(row: Row, views: Any) -> dict[str, Any]:
         "date_updated": row["date_updated"],
         "url": views.url("Roles", row["sid"]),
     }
+
+
+# The routes (engine/wire.py dispatches here).
+
+def collection(engine: Any, method: str, _: list[str], p: Any) -> tuple[int, Any]:
+    roles, views = engine.roles, engine.views
+    if method == "POST":
+        row = roles.create(p.get("FriendlyName"), p.get("Type"), p.lists.get("Permission"))
+        return 201, view(row, views)
+    return page(views, p, ("Roles",), "roles", "roles", "", 50, [],
+                lambda after, n: roles.roles(int_key(after, 0), n),
+                lambda row: view(row, views), lambda row: row["id"])
+
+
+def one(engine: Any, method: str, ids: list[str], p: Any) -> tuple[int, Any]:
+    roles = engine.roles
+    if method == "DELETE":
+        roles.delete(ids[0])
+        return 204, None
+    if method == "POST":
+        return 200, view(roles.update(ids[0], p.lists.get("Permission")), engine.views)
+    return 200, view(roles.role(ids[0]), engine.views)
+
+
+HANDLERS = {"roles": collection, "role": one}

@@ -45,9 +45,11 @@ NOTIFICATIONS = (
 )
 TEMPLATE_LIMIT = 1024  # characters of a notification template or sound name
 WEBHOOK_PARAMETERS = {"PreWebhookUrl", "PostWebhookUrl", "Filters", "Method"}
-ROUTES = {("Configuration",): "service_configuration",
-          ("Configuration", "Notifications"): "notifications",
-          ("Configuration", "Webhooks"): "service_webhooks"}
+# A named service's own, under `/v1/Services/{IS}/` only (the account's configuration is
+# engine/configuration.py's, under `/v1/`).
+SERVICE_ONLY_ROUTES = {("Configuration",): "service_configuration",
+                       ("Configuration", "Notifications"): "notifications",
+                       ("Configuration", "Webhooks"): "service_webhooks"}
 PARAMETERS = {
     ("service_configuration", "GET"): set(),
     ("service_configuration", "POST"): {name for name, _, _ in ROLES} | {"ReachabilityEnabled"},

@@ -30,7 +30,7 @@ SERVICE_SID = re.compile(r"^IS[0-9a-fA-F]{32}$")
 # `/v1/Services/{IS}/rest` and `/convo/v1/Services/{IS}/rest` (convo's extensions are
 # scoped the same way): the service, and the path as its own engine answers it.
 SCOPED_PATH = re.compile(r"^/(v1|convo/v1)/Services/([^/]+)(/.+)$")
-ROUTES = {("Services",): "services", ("Services", "*"): "service"}
+ACCOUNT_ROUTES = {("Services",): "services", ("Services", "*"): "service"}
 PARAMETERS = {
     ("services", "GET"): PAGING,
     ("services", "POST"): {"FriendlyName"},

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from convo_cli.engine.paging import PAGING, int_key, page
 from convo_cli.engine.service import EngineError, invalid, new_sid, not_found
 from convo_cli.engine.store import Row, Store
 
@@ -37,6 +38,24 @@ WEBHOOK_SID = re.compile(r"^WH[0-9a-fA-F]{32}$")
 URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
 URL_LIMIT = 2048
 TRIGGER_LIMIT = 248  # characters a trigger keyword may have (Twilio's error 50366)
+# The conversation-scoped ones are a service's; the account's configuration is under `/v1/`
+# only (a named service's own is engine/service_configuration.py's, on the same row).
+ROUTES = {("Conversations", "*", "Webhooks"): "webhooks",
+          ("Conversations", "*", "Webhooks", "*"): "webhook"}
+ACCOUNT_ROUTES = {("Configuration", "Webhooks"): "configuration_webhooks"}
+PARAMETERS = {
+    ("configuration_webhooks", "GET"): set(),
+    ("configuration_webhooks", "POST"): {"Method", "Filters", "PreWebhookUrl",
+                                         "PostWebhookUrl", "Target"},
+    ("webhooks", "GET"): PAGING,
+    ("webhooks", "POST"): {"Target", "Configuration.Url", "Configuration.Method",
+                           "Configuration.Filters", "Configuration.Triggers",
+                           "Configuration.FlowSid", "Configuration.ReplayAfter"},
+    ("webhook", "GET"): set(),
+    ("webhook", "POST"): {"Configuration.Url", "Configuration.Method", "Configuration.Filters",
+                          "Configuration.Triggers", "Configuration.FlowSid"},
+    ("webhook", "DELETE"): set(),
+}
 
 
 # The account's configuration: one row, created with Twilio's defaults on first use.
@@ -199,3 +218,54 @@ def scoped_view(row: Row, account_sid: str, conversation_sid: str, url: str,
             "conversation_sid": conversation_sid, "target": row["target"], "url": url,
             "configuration": json.loads(row["configuration"]),
             "date_created": row["date_created"], "date_updated": row["date_updated"]}
+
+
+# The routes (engine/wire.py dispatches here). A change to any webhook makes the engine's
+# event source forget what it knew of them (`Events.forget`).
+
+def configuration_route(engine: Any, method: str, _: list[str], p: Any) -> tuple[int, Any]:
+    if method == "POST":
+        engine.events.forget()
+        row = update_configuration(engine.store, p, p.lists)
+    else:
+        row = configuration(engine.store)
+    return 200, configuration_view(row, engine.views.account_sid,
+                                   engine.views.url("Configuration", "Webhooks"))
+
+
+def _scoped_view(engine: Any, row: Row, conversation_sid: str) -> dict[str, Any]:
+    views = engine.views
+    url = views.url("Conversations", conversation_sid, "Webhooks", row["sid"])
+    return scoped_view(row, views.account_sid, conversation_sid, url, views.chat)
+
+
+def collection(engine: Any, method: str, ids: list[str], p: Any) -> tuple[int, Any]:
+    conversation = engine.service.conversation(ids[0])
+    sid = conversation["sid"]
+    if method == "POST":
+        engine.events.forget()
+        row = create_scoped(engine.store, conversation, p, p.lists, engine.service.clock())
+        return 201, _scoped_view(engine, row, sid)
+    rows = scoped(engine.store, conversation)  # at most 5: one page
+    return page(engine.views, p, ("Conversations", sid, "Webhooks"), "webhooks", "webhooks",
+                sid, 50, [], lambda after, n: [r for r in rows if r["id"] > int_key(after, 0)][:n],
+                lambda row: _scoped_view(engine, row, sid), lambda row: row["id"])
+
+
+def one(engine: Any, method: str, ids: list[str], p: Any) -> tuple[int, Any]:
+    conversation = engine.service.conversation(ids[0])
+    if method == "DELETE":
+        engine.events.forget()
+        delete_scoped(engine.store, conversation, ids[1])
+        return 204, None
+    if method == "POST":
+        engine.events.forget()
+        row = update_scoped(engine.store, conversation, ids[1], p, p.lists,
+                            engine.service.clock())
+    else:
+        row = scoped_one(engine.store, conversation, ids[1])
+    return 200, _scoped_view(engine, row, conversation["sid"])
+
+
+HANDLERS = {"configuration_webhooks": configuration_route, "webhooks": collection,
+            "webhook": one}

@@ -1,9 +1,10 @@
-"""Twilio's wire format in and out: routing, form parameters, paging, error JSON.
+"""Twilio's wire format in and out: the routing table, the service scope, error JSON.
 
 `Engine.handle` takes a request as plain values (method, path, query string, body,
 headers) and returns (status, headers, body), so the in-process transport and the HTTP
 server share it. Everything that arrives here is untrusted: parameter names are checked
-against the spec's list for the operation, values are validated by the service.
+against the spec's list for the operation (engine/form.py), values by each family's rules.
+A resource family is one module (see FAMILIES); lists are paged by engine/paging.py.
 """
 
 from __future__ import annotations
@@ -16,141 +17,44 @@ from typing import Any
 from urllib.parse import unquote
 
 from convo_cli.engine import (addresses, bindings, configuration, conversation_with_participants,
-                              credentials, phones, prehooks, service_configuration, services,
-                              webhooks)
+                              conversations, credentials, messages, participants, phones,
+                              prehooks, roles, service_configuration, services, users, webhooks)
 from convo_cli.engine.form import Params, parameters
-from convo_cli.engine.form import kw as _kw
 from convo_cli.engine.keys import Actor
-from convo_cli.engine.paging import PAGING, page
-from convo_cli.engine.paging import int_key as _int_key
-from convo_cli.engine.roles import view as role_view
 from convo_cli.engine.service import EngineError, Service, not_found
-from convo_cli.engine.store import Row, Store
-from convo_cli.engine.views import Rendered, Resource, Views, dump
+from convo_cli.engine.store import Store
+from convo_cli.engine.views import Resource, Views, dump
 
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
 # The in-process engine's auth token: what its webhook requests are signed with.
 DEFAULT_AUTH_TOKEN = "0" * 32
 JSON_HEADERS = [("Content-Type", "application/json; charset=utf-8")]
-_DATES = {"DateCreated", "DateUpdated"}
-_CONVERSATION_FIELDS = {
-    "FriendlyName", "UniqueName", "MessagingServiceSid", "Attributes", "State",
-    "Timers.Inactive", "Timers.Closed", "Bindings.Email.Address", "Bindings.Email.Name", *_DATES,
-}
-# The parameters the spec defines for each operation; anything else is answered 20001.
-# `MessagingBinding.ProxyAddressFallback` is absent from the spec's schema but sent by its
-# own request examples, so it is accepted (and ignored).
-PARAMETERS: dict[tuple[str, str], set[str]] = {
-    ("conversations", "GET"): {"StartDate", "EndDate", "State", *PAGING},
-    ("conversations", "POST"): _CONVERSATION_FIELDS,
-    ("conversation", "GET"): set(),
-    ("conversation", "POST"): _CONVERSATION_FIELDS,
-    ("conversation", "DELETE"): set(),
-    ("participants", "GET"): PAGING,
-    ("participants", "POST"): {
-        "Identity", "MessagingBinding.Address", "MessagingBinding.ProxyAddress",
-        "MessagingBinding.ProjectedAddress", "MessagingBinding.ProxyAddressFallback",
-        "Attributes", "RoleSid", *_DATES,
-    },
-    ("participant", "GET"): set(),
-    ("participant", "POST"): {
-        "Attributes", "RoleSid", "MessagingBinding.ProxyAddress",
-        "MessagingBinding.ProjectedAddress", "Identity", "LastReadMessageIndex",
-        "LastReadTimestamp", *_DATES,
-    },
-    ("participant", "DELETE"): set(),
-    ("messages", "GET"): {"Order", *PAGING},
-    ("messages", "POST"): {"Author", "Body", "Attributes", "MediaSid", "ContentSid",
-                           "ContentVariables", "Subject", *_DATES},
-    ("message", "GET"): set(),
-    ("message", "POST"): {"Author", "Body", "Attributes", "Subject", *_DATES},
-    ("message", "DELETE"): set(),
-    ("participant_conversations", "GET"): {"Identity", "Address", *PAGING},
-    ("users", "GET"): PAGING,
-    ("users", "POST"): {"Identity", "FriendlyName", "Attributes", "RoleSid"},
-    ("user", "GET"): set(),
-    ("user", "POST"): {"FriendlyName", "Attributes", "RoleSid"},
-    ("user", "DELETE"): set(),
-    ("user_conversations", "GET"): PAGING,
-    ("user_conversation", "GET"): set(),
-    ("user_conversation", "POST"): {"NotificationLevel", "LastReadTimestamp",
-                                    "LastReadMessageIndex"},
-    ("user_conversation", "DELETE"): set(),
-    ("roles", "GET"): PAGING,
-    ("roles", "POST"): {"FriendlyName", "Type", "Permission"},
-    ("role", "GET"): set(),
-    ("role", "POST"): {"Permission"},
-    ("role", "DELETE"): set(),
-    ("configuration_webhooks", "GET"): set(),
-    ("configuration_webhooks", "POST"): {"Method", "Filters", "PreWebhookUrl",
-                                         "PostWebhookUrl", "Target"},
-    ("webhooks", "GET"): PAGING,
-    ("webhooks", "POST"): {"Target", "Configuration.Url", "Configuration.Method",
-                           "Configuration.Filters", "Configuration.Triggers",
-                           "Configuration.FlowSid", "Configuration.ReplayAfter"},
-    ("webhook", "GET"): set(),
-    ("webhook", "POST"): {"Configuration.Url", "Configuration.Method", "Configuration.Filters",
-                          "Configuration.Triggers", "Configuration.FlowSid"},
-    ("webhook", "DELETE"): set(),
-    ("configuration", "GET"): set(),
-    ("configuration", "POST"): configuration.PARAMETERS,
-    ("conversation_with_participants", "POST"): conversation_with_participants.PARAMETERS,
-    ("credentials", "GET"): PAGING,
-    ("credentials", "POST"): credentials.PARAMETERS,
-    ("credential", "GET"): set(),
-    ("credential", "POST"): credentials.PARAMETERS,
-    ("credential", "DELETE"): set(),
-    ("addresses", "GET"): {"Type", *PAGING},
-    ("addresses", "POST"): addresses.CREATE,
-    ("address", "GET"): set(),
-    ("address", "POST"): addresses.UPDATE,
-    ("address", "DELETE"): set(),
-    ("receipts", "GET"): PAGING,
-    ("receipt", "GET"): set(),
-}
-# The paths of a Conversation Service: `/v1/…` is the account's default service,
-# `/v1/Services/{IS}/…` any service (engine/services.py); a path's shape has `*` for its SIDs.
-SERVICE_ROUTES = {
-    ("Conversations",): "conversations",
-    ("Conversations", "*"): "conversation",
-    ("Conversations", "*", "Participants"): "participants",
-    ("Conversations", "*", "Participants", "*"): "participant",
-    ("Conversations", "*", "Messages"): "messages",
-    ("Conversations", "*", "Messages", "*"): "message",
-    ("Conversations", "*", "Messages", "*", "Receipts"): "receipts",
-    ("Conversations", "*", "Messages", "*", "Receipts", "*"): "receipt",
-    ("Conversations", "*", "Webhooks"): "webhooks",
-    ("Conversations", "*", "Webhooks", "*"): "webhook",
-    ("ConversationWithParticipants",): "conversation_with_participants",
-    ("ParticipantConversations",): "participant_conversations",
-    ("Users",): "users",
-    ("Users", "*"): "user",
-    ("Users", "*", "Conversations"): "user_conversations",
-    ("Users", "*", "Conversations", "*"): "user_conversation",
-    ("Roles",): "roles",
-    ("Roles", "*"): "role",
-}
-# The account's own resources, under `/v1/` only (`Configuration/Addresses/{Sid}`: _route).
-ACCOUNT_ROUTES = {
-    ("Configuration",): "configuration",
-    ("Configuration", "Webhooks"): "configuration_webhooks",
-    ("Configuration/Addresses",): "addresses",
-    ("Configuration/Addresses", "*"): "address",
-    ("Credentials",): "credentials",
-    ("Credentials", "*"): "credential",
-    **services.ROUTES,
-}
-ROUTES = {**SERVICE_ROUTES, **ACCOUNT_ROUTES}  # `/v1/…`
-# `/v1/Services/{IS}/…`: a service's paths and its own settings and push bindings.
-SCOPED_ROUTES = {**SERVICE_ROUTES, **service_configuration.ROUTES, **bindings.ROUTES}
-# The routes whose handlers live in their family's module (the others are Engine methods).
-HANDLERS: dict[str, Callable[..., tuple[int, Any]]] = {
-    **services.HANDLERS, **service_configuration.HANDLERS, **bindings.HANDLERS}
-PARAMETERS.update({**services.PARAMETERS, **service_configuration.PARAMETERS,
-                   **bindings.PARAMETERS})
+# The resource families: each module has its routes, their parameters (what the spec
+# defines for each operation: anything else is answered 20001), its views and its route
+# handlers, side by side. `ROUTES` are a Conversation Service's paths, answered under `/v1/`
+# (the account's default service) and `/v1/Services/{IS}/` (any service, engine/services.py);
+# `ACCOUNT_ROUTES` the account's own, under `/v1/` only; `SERVICE_ONLY_ROUTES` a named
+# service's own settings, under `/v1/Services/{IS}/` only. A path's shape has `*` for SIDs.
+FAMILIES = (conversations, participants, messages, phones, webhooks, users, roles,
+            conversation_with_participants, configuration, credentials, addresses, services,
+            service_configuration, bindings)
+
+
+def _collect(name: str) -> dict[Any, Any]:
+    table: dict[Any, Any] = {}
+    for family in FAMILIES:
+        table.update(getattr(family, name, {}))
+    return table
+
+
+SERVICE_ROUTES: dict[tuple[str, ...], str] = _collect("ROUTES")
+ROUTES = {**SERVICE_ROUTES, **_collect("ACCOUNT_ROUTES")}  # `/v1/…`
+SCOPED_ROUTES = {**SERVICE_ROUTES, **_collect("SERVICE_ONLY_ROUTES")}  # `/v1/Services/{IS}/…`
+PARAMETERS: dict[tuple[str, str], set[str]] = _collect("PARAMETERS")
+HANDLERS: dict[str, Callable[..., tuple[int, Any]]] = _collect("HANDLERS")
 # What the resources' `links` name but this engine does not serve: a 404 that says so, so
-# that a client following a link learns why (the spec's paths: "yet"; the others, Twilio
-# links to but its public spec does not describe).
+# that a client following a link learns why (Twilio links to them; its public spec does not
+# describe them).
 UNSERVED = {
     ("Conversations", "*", "Export"): "conversation export (not in Twilio's published spec)",
     ("Conversations", "*", "Messages", "*", "ChannelMetadata"):
@@ -331,8 +235,7 @@ class Engine:
                   identity: str | None = None,
                   pre_answer: Any = None) -> tuple[int, Resource | None]:
         route, segments, params = self._route(method, path, query, body, self.views.scoped)
-        handler: Callable[..., tuple[int, Resource | None]]
-        handler = partial(HANDLERS[route], self) if route in HANDLERS else getattr(self, f"_{route}")
+        handler = partial(HANDLERS[route], self)
 
         def run(method: str, ids: list[str], params: Any) -> tuple[int, Resource | None]:
             """The route's handler, after the pre-event webhook has had its say."""
@@ -371,296 +274,6 @@ class Engine:
                               headers=[("Allow", methods)])
         params = parameters(query, body if method == "POST" else b"", allowed)
         return route, segments, params
-
-    # Routes: each gets the path's variable segments and the checked parameters.
-
-    def _conversations(self, method: str, _: list[str], p: dict[str, str]):
-        if method == "POST":
-            fields = configuration.with_defaults(self.store, _kw(p))
-            return 201, self.views.conversation(self.service.create_conversation(**fields))
-        filters = [(k, p[k]) for k in ("StartDate", "EndDate", "State") if k in p]
-        return page(
-            self.views,
-            p, ("Conversations",), "conversations", "conversations", "", 100, filters,
-            lambda after, n: self.service.conversations(
-                _int_key(after, 0), n, state=p.get("State"), start_date=p.get("StartDate"),
-                end_date=p.get("EndDate"), member=self.member),
-            self.views.conversation, lambda row: row["id"],
-        )
-
-    def _conversation(self, method: str, ids: list[str], p: dict[str, str]):
-        if method == "DELETE":
-            self.service.delete_conversation(ids[0])
-            return 204, None
-        if method == "POST":
-            return 200, self.views.conversation(self.service.update_conversation(ids[0], **_kw(p)))
-        return 200, self.views.conversation(self.service.conversation(ids[0]))
-
-    def _participants(self, method: str, ids: list[str], p: dict[str, str]):
-        if method == "POST":
-            row = self.service.add_participant(ids[0], **_kw(p))
-            return 201, self.views.participant(row, self.service.conversation(ids[0])["sid"])
-        conversation = self.service.conversation(ids[0])
-        sid = conversation["sid"]
-        return page(
-            self.views,
-            p, ("Conversations", sid, "Participants"), "participants", "participants", sid, 100,
-            [], lambda after, n: self.service.participants(conversation, _int_key(after, 0), n),
-            lambda row: self.views.participant(row, sid), lambda row: row["id"],
-        )
-
-    def _participant(self, method: str, ids: list[str], p: dict[str, str]):
-        if method == "DELETE":
-            self.service.remove_participant(ids[0], ids[1])
-            return 204, None
-        if method == "POST":
-            row = self.service.update_participant(ids[0], ids[1], **_kw(p))
-        else:
-            row = self.service.participant(self.service.conversation(ids[0]), ids[1])
-        return 200, self.views.participant(row, self.service.conversation(ids[0])["sid"])
-
-    def _messages(self, method: str, ids: list[str], p: dict[str, str]):
-        if method == "POST":
-            row = self.service.send_message(ids[0], **_kw(p))
-            return 201, self.views.message(row, self.service.conversation(ids[0])["sid"])
-        order = p.get("Order", "asc").lower()  # the spec's examples send `DeSc`
-        if order not in ("asc", "desc"):
-            raise EngineError(400, 20422, "Invalid parameter: Order must be asc or desc")
-        conversation = self.service.conversation(ids[0])
-        sid = conversation["sid"]
-        filters = [("Order", order)] if "Order" in p else []
-        views = self.views
-        segments = ("Conversations", sid, "Messages")
-        if views.scoped:  # with `chat_service_sid`: the spec's service_conversation_message
-            return page(views, p, segments, "messages", "messages", sid, 100, filters,
-                        lambda after, n: self.service.messages(
-                            conversation, order, None if after is None else _int_key(after, 0),
-                            n),
-                        lambda row: views.message(row, sid), lambda row: row["idx"], order=order)
-        return page(  # rendered by SQLite (`Store.messages_page_json`)
-            views, p, segments, "messages", "messages", sid, 100, filters,
-            lambda after, n: self.store.messages_page_json(
-                conversation["id"], order, None if after is None else _int_key(after, 0), n,
-                views.account_sid, sid, views.url(*segments)),
-            lambda row: Rendered(row[1]), lambda row: row[0], order=order,
-        )
-
-    def _message(self, method: str, ids: list[str], p: dict[str, str]):
-        if method == "DELETE":
-            self.service.delete_message(ids[0], ids[1])
-            return 204, None
-        if method == "POST":
-            row = self.service.update_message(ids[0], ids[1], **_kw(p))
-        else:
-            row = self.service.message(self.service.conversation(ids[0]), ids[1])
-        return 200, self.views.message(row, self.service.conversation(ids[0])["sid"])
-
-    def _participant_conversations(self, method: str, _: list[str], p: dict[str, str]):
-        identity, address = p.get("Identity"), p.get("Address")
-        owner = f"identity:{identity}" if address is None else f"address:{address}"
-        filters = [(k, p[k]) for k in ("Identity", "Address") if k in p]
-        return page(
-            self.views,
-            p, ("ParticipantConversations",), "conversations", "participant_conversations", owner,
-            50, filters,
-            lambda after, n: self.service.participant_conversations(
-                identity=identity, address=address, after=after or "", limit=n),
-            self.views.participant_conversation, lambda row: row["conversation_sid"],
-        )
-
-    def _users(self, method: str, _: list[str], p: dict[str, str]):
-        if method == "POST":
-            return 201, self.views.user(self.service.create_user(**_kw(p)))
-        return page(
-            self.views,
-            p, ("Users",), "users", "users", "", 50, [],
-            lambda after, n: self.service.users(_int_key(after, 0), n),
-            lambda row: self.views.user(row, fetched=False), lambda row: row["id"],
-        )
-
-    def _user(self, method: str, ids: list[str], p: dict[str, str]):
-        if method == "DELETE":
-            self.service.delete_user(ids[0])
-            return 204, None
-        if method == "POST":
-            return 200, self.views.user(self.service.update_user(ids[0], **_kw(p)))
-        return 200, self.views.user(self.service.user(ids[0]))
-
-    def _user_conversations(self, method: str, ids: list[str], p: dict[str, str]):
-        user = self.service.user(ids[0])
-        return page(
-            self.views,
-            p, ("Users", user["sid"], "Conversations"), "conversations", "user_conversations",
-            user["sid"], 50, [],
-            lambda after, n: self.service.user_conversations(user["sid"], after or "", n),
-            self.views.user_conversation, lambda row: row["conversation_sid"],
-        )
-
-    def _user_conversation(self, method: str, ids: list[str], p: dict[str, str]):
-        if method == "DELETE":
-            self.service.delete_user_conversation(ids[0], ids[1])
-            return 204, None
-        if method == "POST":
-            row = self.service.update_user_conversation(ids[0], ids[1], **_kw(p))
-        else:
-            row = self.service.user_conversation(ids[0], ids[1])
-        return 200, self.views.user_conversation(row)
-
-    def _roles(self, method: str, _: list[str], p: Params):
-        if method == "POST":
-            row = self.roles.create(p.get("FriendlyName"), p.get("Type"),
-                                    p.lists.get("Permission"))
-            return 201, role_view(row, self.views)
-        return page(self.views, p, ("Roles",), "roles", "roles", "", 50, [],
-                          lambda after, n: self.roles.roles(_int_key(after, 0), n),
-                          lambda row: role_view(row, self.views), lambda row: row["id"])
-
-    def _role(self, method: str, ids: list[str], p: Params):
-        if method == "DELETE":
-            self.roles.delete(ids[0])
-            return 204, None
-        if method == "POST":
-            return 200, role_view(self.roles.update(ids[0], p.lists.get("Permission")), self.views)
-        return 200, role_view(self.roles.role(ids[0]), self.views)
-
-    # Webhooks (engine/webhooks.py has their rules).
-
-    def _configuration_webhooks(self, method: str, _: list[str], p: Params):
-        url = self.views.url("Configuration", "Webhooks")
-        if method == "POST":
-            self.events.forget()
-            row = webhooks.update_configuration(self.store, p, p.lists)
-        else:
-            row = webhooks.configuration(self.store)
-        return 200, webhooks.configuration_view(row, self.views.account_sid, url)
-
-    def _webhooks(self, method: str, ids: list[str], p: Params):
-        conversation = self.service.conversation(ids[0])
-        sid = conversation["sid"]
-
-        def view(row: Row) -> Resource:
-            url = self.views.url("Conversations", sid, "Webhooks", row["sid"])
-            return webhooks.scoped_view(row, self.views.account_sid, sid, url, self.views.chat)
-
-        if method == "POST":
-            self.events.forget()
-            return 201, view(webhooks.create_scoped(self.store, conversation, p, p.lists,
-                                                    self.service.clock()))
-        rows = webhooks.scoped(self.store, conversation)  # at most 5: one page
-        return page(
-            self.views,
-            p, ("Conversations", sid, "Webhooks"), "webhooks", "webhooks", sid, 50, [],
-            lambda after, n: [r for r in rows if r["id"] > _int_key(after, 0)][:n],
-            view, lambda row: row["id"],
-        )
-
-    def _webhook(self, method: str, ids: list[str], p: Params):
-        conversation = self.service.conversation(ids[0])
-        sid = conversation["sid"]
-        if method == "DELETE":
-            self.events.forget()
-            webhooks.delete_scoped(self.store, conversation, ids[1])
-            return 204, None
-        if method == "POST":
-            self.events.forget()
-            row = webhooks.update_scoped(self.store, conversation, ids[1], p, p.lists,
-                                         self.service.clock())
-        else:
-            row = webhooks.scoped_one(self.store, conversation, ids[1])
-        url = self.views.url("Conversations", sid, "Webhooks", row["sid"])
-        return 200, webhooks.scoped_view(row, self.views.account_sid, sid, url, self.views.chat)
-
-    # The account: configuration, conversations created with participants, push credentials
-    # (each family's rules and view in its own module).
-
-    def _configuration(self, method: str, _: list[str], p: Params):
-        if method == "POST":
-            row = configuration.update(self.store, p, self.views.service_sid)
-        else:
-            row = configuration.configuration(self.store)
-        return 200, configuration.view(row, self.views)
-
-    def _conversation_with_participants(self, method: str, _: list[str], p: Params):
-        fields = {k: v for k, v in p.items() if k != "Participant"}
-        status, row = conversation_with_participants.create(
-            self.service, configuration.with_defaults(self.store, _kw(fields)),
-            p.lists.get("Participant", []))
-        return status, conversation_with_participants.view(row, self.views)
-
-    def _credentials(self, method: str, _: list[str], p: Params):
-        if method == "POST":
-            row = credentials.create(self.store, p, self.service.make_sid("CR"),
-                                     self.service.clock())
-            return 201, credentials.view(row, self.views)
-        return page(self.views, p, ("Credentials",), "credentials", "credentials", "", 50, [],
-                          lambda after, n: credentials.page(self.store, _int_key(after, 0), n),
-                          lambda row: credentials.view(row, self.views), lambda row: row["id"])
-
-    def _credential(self, method: str, ids: list[str], p: Params):
-        if method == "DELETE":
-            credentials.delete(self.store, ids[0])
-            return 204, None
-        if method == "POST":
-            row = credentials.update(self.store, ids[0], p, self.service.clock())
-        else:
-            row = credentials.credential(self.store, ids[0])
-        return 200, credentials.view(row, self.views)
-
-    # Address Configurations (engine/addresses.py has their rules).
-
-    def _addresses(self, method: str, _: list[str], p: Params):
-        if method == "POST":
-            row = addresses.create(self.store, p, p.lists, self.service.clock())
-            return 201, self._address_view(row)
-        filters = [("Type", p["Type"])] if "Type" in p else []
-        return page(
-            self.views,
-            p, ("Configuration", "Addresses"), "address_configurations", "addresses",
-            p.get("Type", ""), 50, filters,
-            lambda after, n: addresses.page(self.store, p.get("Type"), _int_key(after, 0), n),
-            self._address_view, lambda row: row["id"])
-
-    def _address(self, method: str, ids: list[str], p: Params):
-        if method == "DELETE":
-            addresses.delete(self.store, ids[0])
-            return 204, None
-        if method == "POST":
-            row = addresses.update(self.store, ids[0], p, p.lists, self.service.clock())
-        else:
-            row = addresses.one(self.store, ids[0])
-        return 200, self._address_view(row)
-
-    def _address_view(self, row: Row) -> Resource:
-        return addresses.view(row, self.views.account_sid,
-                              self.views.url("Configuration", "Addresses", row["sid"]))
-
-    # Delivery receipts (engine/phones.py has their rules).
-
-    def _receipts(self, method: str, ids: list[str], p: Params):
-        conversation = self.service.conversation(ids[0])
-        message = self.service.message(conversation, ids[1])
-        sid = conversation["sid"]
-        segments = ("Conversations", sid, "Messages", message["sid"], "Receipts")
-        return page(
-            self.views,
-            p, segments, "delivery_receipts", "receipts", message["sid"], 50, [],
-            lambda after, n: phones.receipts_page(self.store, message["id"],
-                                                  _int_key(after, 0), n),
-            lambda row: self._receipt_view(row, sid, message["sid"]), lambda row: row["id"])
-
-    def _receipt(self, method: str, ids: list[str], p: Params):
-        conversation = self.service.conversation(ids[0])
-        message = self.service.message(conversation, ids[1])
-        row = phones.receipt(self.store, message["id"], ids[2])
-        if row is None:
-            raise not_found()
-        return 200, self._receipt_view(row, conversation["sid"], message["sid"])
-
-    def _receipt_view(self, row: Row, conversation_sid: str, message_sid: str) -> Resource:
-        url = self.views.url("Conversations", conversation_sid, "Messages", message_sid,
-                             "Receipts", row["sid"])
-        return phones.receipt_view(row, self.views.account_sid, conversation_sid, message_sid,
-                                   url, self.views.chat)
 
 
 def _webhooks_enabled(headers: dict[str, str]) -> bool:
