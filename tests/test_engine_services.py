@@ -275,3 +275,45 @@ def test_a_service_database_is_created_private(client, tmp_path):
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
     assert os.path.getsize(path) > 0
+
+
+def test_a_phones_message_finds_the_named_service_its_binding_is_in(client):
+    team = named(client)
+    root = f"/v1/Services/{team}"
+    client.post(f"{root}/Conversations", {"UniqueName": "support"})
+    client.post(f"{root}/Conversations/support/Participants", {
+        "MessagingBinding.Address": "+15550001234", "MessagingBinding.ProxyAddress": "+15559990000"})
+    reply = client.post("/convo/v1/Inbound", {"From": "+15550001234", "To": "+15559990000",
+                                              "Body": "my order?"})
+    assert reply.status == 201, reply.body
+    assert reply.body["url"].startswith(f"http://127.0.0.1:8080{root}/Conversations/")
+    assert [m["body"] for m in client.get(f"{root}/Conversations/support/Messages")
+            .body["messages"]] == ["my order?"]
+    assert client.post(f"/convo{root}/Inbound", {"From": "+15550001234", "To": "+15559990000",
+                                                 "Body": "x"}).status == 404
+
+
+def test_an_address_configuration_auto_creates_in_the_service_it_names(client):
+    team = named(client)
+    made = client.post("/v1/Configuration/Addresses", {
+        "Type": "sms", "Address": "+15559990001", "FriendlyName": "Support line",
+        "AutoCreation.Enabled": "true", "AutoCreation.ConversationServiceSid": team})
+    assert made.status == 201, made.body
+    reply = client.post("/convo/v1/Inbound", {"From": "+15550005678", "To": "+15559990001",
+                                              "Body": "hello"})
+    assert reply.status == 201, reply.body
+    created = client.get(f"/v1/Services/{team}/Conversations").body["conversations"]
+    assert [c["friendly_name"] for c in created] == ["Support line"]
+    assert client.get("/v1/Conversations").body["conversations"] == []
+    client.call("DELETE", f"/v1/Services/{team}")
+    dropped = client.post("/convo/v1/Inbound", {"From": "+15550009999", "To": "+15559990001",
+                                                "Body": "anyone?"})
+    assert dropped.status == 404 and team in dropped.body["message"]
+
+
+def test_the_default_service_stays_where_the_accounts_data_is(client):
+    team = named(client)
+    moved = client.post("/v1/Configuration", {"DefaultChatServiceSid": team})
+    assert moved.status == 400 and f"/v1/Services/{team}/" in moved.body["message"]
+    assert client.get("/v1/Configuration").body["default_chat_service_sid"] == DEFAULT
+    assert client.post("/v1/Configuration", {"DefaultChatServiceSid": DEFAULT}).status == 200

@@ -229,3 +229,25 @@ def test_convo_login_with_an_api_key(server, scene, real_keyring):
                       "--no-verify", stdin=secret + "\n")
     assert unchecked.code == 2 and "--account-sid" in unchecked.err, unchecked.err
     assert convo("profiles", "remove", "frank").code == 0
+
+
+def test_an_identity_key_follows_the_roles_of_a_named_service(server, scene):
+    admin, alice = server.auth, scene["alice"]
+    status, service = call(server, admin, "POST", "/v1/Services", FriendlyName="keys-team")
+    assert status == 201
+    root = f"/v1/Services/{service['sid']}"
+    status, own = call(server, alice, "POST", f"{root}/Conversations", UniqueName="alices")
+    assert status == 201 and own["chat_service_sid"] == service["sid"]
+    # Made with her key, she is its first participant with the service's creator role.
+    _, members = call(server, alice, "GET", f"{root}/Conversations/alices/Participants")
+    _, config = call(server, admin, "GET", f"{root}/Configuration")
+    assert [(p["identity"], p["role_sid"]) for p in members["participants"]] == \
+        [("alice", config["default_conversation_creator_role_sid"])]
+    # Another's conversation in that service is hidden from her, as in the default one.
+    call(server, admin, "POST", f"{root}/Conversations", UniqueName="secret")
+    assert call(server, alice, "GET", f"{root}/Conversations/secret")[0] == 404
+    assert [c["unique_name"] for c in call(server, alice, "GET", f"{root}/Conversations")[1]
+            ["conversations"]] == ["alices"]
+    # And she cannot make or delete services.
+    assert call(server, alice, "POST", "/v1/Services", FriendlyName="mine")[0] == 403
+    assert call(server, alice, "DELETE", f"/v1/Services/{service['sid']}")[0] == 403

@@ -1,14 +1,16 @@
 """The account's configuration, `/v1/Configuration`: its rules, its view, its parameters.
 
-One row. `default_chat_service_sid` is the account's one Conversation Service (the SID
-every resource reports as `chat_service_sid`); it cannot point elsewhere until the engine
-serves named services. The default Messaging Service and the default timers apply to the
-conversations created afterwards that do not name their own (as on Twilio).
+One row. `default_chat_service_sid` is the account's default Conversation Service, the one
+`/v1/Conversations…` is (engine/services.py). On Twilio it may be pointed at another
+service; convo's engine keeps it where the account's data is, and says so (named services
+are reached at `/v1/Services/{IS}/…`). The default Messaging Service and the default timers
+apply to the conversations created afterwards that do not name their own (as on Twilio).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from convo_cli.engine.service import EngineError, _duration, _sid, invalid
@@ -32,15 +34,20 @@ def configuration(store: Store) -> Row:
     return store.one("SELECT * FROM account_configuration WHERE id = 1") or dict(_EMPTY)
 
 
-def update(store: Store, p: dict[str, str], service_sid: str) -> Row:
-    """Checks every parameter before writing any; an empty value clears a default."""
+def update(store: Store, p: dict[str, str], service_sid: str,
+           exists: Callable[[str], bool]) -> Row:
+    """Checks every parameter before writing any; an empty value clears a default.
+    `exists`: whether the account has a service of that SID."""
     changes: Row = {}
     chat = p.get("DefaultChatServiceSid")
     if chat is not None and chat != service_sid:
-        # The spec's pattern first (a typo is a 400), then the one service there is.
-        _check_pattern(chat)
-        raise EngineError(404, 20404, f"The requested resource /Services/{chat} was not found: "
-                          f"this account's Conversation Service is {service_sid}")
+        _check_pattern(chat)  # the spec's pattern first: a typo is a 400
+        if not exists(chat):
+            raise EngineError(404, 20404, f"The requested resource /Services/{chat} was not "
+                              "found")
+        raise EngineError(400, 20422, f"Invalid parameter: DefaultChatServiceSid: convo's "
+                          f"engine keeps {service_sid} as the account's default service; "
+                          f"reach {chat} at /v1/Services/{chat}/…")
     if "DefaultMessagingServiceSid" in p:
         value = p["DefaultMessagingServiceSid"] or None
         changes["default_messaging_service_sid"] = _sid(value, "MG", "DefaultMessagingServiceSid")
@@ -101,7 +108,8 @@ PARAMETERS = {("configuration", "GET"): set(), ("configuration", "POST"): FIELDS
 
 def route(engine: Engine, method: str, _: list[str], p: dict[str, str]) -> tuple[int, Any]:
     if method == "POST":
-        row = update(engine.store, p, engine.views.service_sid)
+        row = update(engine.store, p, engine.views.service_sid,
+                     lambda sid: engine.scopes.row(sid) is not None)
     else:
         row = configuration(engine.store)
     return 200, view(row, engine.views)

@@ -134,6 +134,9 @@ def handle(engine: Any, method: str, path: str, query: str, body: bytes,
     from convo_cli.engine.form import parameters as _parameters
 
     if path == INBOUND:
+        if engine.scopes is None:  # a named service's engine
+            raise EngineError(404, 20404, f"A phone writes to the account: POST {INBOUND} "
+                              "(the message finds the service its binding is in)")
         params = _parameters(query, body, {"From", "To", "Body"})
         return 201, inbound(engine, params, pre_answer)
     return 200, outbox(engine.store, _parameters(query, b"", {"To", "After", "PageSize"}))
@@ -146,6 +149,16 @@ def route(store: Store, sender: str, proxy: str) -> Row | None:
         "SELECT c.* FROM participants p JOIN conversations c ON c.id = p.conversation_id "
         "WHERE p.address = ? AND p.proxy_address = ? AND c.state != 'closed' "
         "ORDER BY c.id DESC LIMIT 1", sender, proxy)
+
+
+def routed(account: Any, sender: str, proxy: str) -> tuple[Any, Row | None]:
+    """(the engine of the service, the conversation) a phone's message goes to: the
+    binding is looked for in the default service, then in each named one."""
+    for engine in account.scopes.every():
+        conversation = route(engine.store, sender, proxy)
+        if conversation is not None:
+            return engine, conversation
+    return account, None
 
 
 def _binding(params: dict[str, str]) -> tuple[str, str, str]:
@@ -171,8 +184,8 @@ def pre_event_call(engine: Any, query: str, body: bytes) -> Any:
 
     params = _parameters(query, body, {"From", "To", "Body"})
     sender, proxy, kind = _binding(params)
-    conversation = route(engine.store, sender, proxy)
-    if conversation is None:
+    engine, conversation = routed(engine, sender, proxy)
+    if conversation is None or not (engine.events.configuration() or {}).get("pre_webhook_url"):
         return None
     engine.events.source = kind.upper()
     try:
@@ -192,16 +205,25 @@ def inbound(engine: Any, params: dict[str, str], pre_answer: Any = None) -> dict
     sender, proxy, kind = _binding(params)
     if not params.get("Body"):
         raise EngineError(400, 50503, "Message body not provided")
-    conversation = route(engine.store, sender, proxy)
+    account = engine
+    engine, conversation = routed(account, sender, proxy)
     config = None
     if conversation is None:
         from convo_cli.engine import addresses
 
-        config = addresses.for_address(engine.store, proxy)
-        if config is None or not json.loads(config["auto_creation"]).get("enabled"):
+        config = addresses.for_address(account.store, proxy)
+        auto = json.loads(config["auto_creation"]) if config is not None else {}
+        if not auto.get("enabled"):
             raise EngineError(404, 20404, f"No conversation has a participant with the binding "
                               f"{sender} -> {proxy}, and no Address Configuration for {proxy} "
                               "auto-creates one: the message is dropped")
+        service_sid = auto.get("conversation_service_sid") or account.views.service_sid
+        try:
+            engine = account.scopes.engine(service_sid)
+        except EngineError:
+            raise EngineError(404, 20404, f"The Address Configuration for {proxy} auto-creates "
+                              f"conversations in {service_sid}, a service this account does "
+                              "not have: the message is dropped") from None
     events = engine.events
     events.enabled, events.source = True, kind.upper()
     try:
@@ -221,8 +243,12 @@ def inbound(engine: Any, params: dict[str, str], pre_answer: Any = None) -> dict
     finally:
         events.source = "API"
     from convo_cli.engine.messages import view
+    from convo_cli.engine.views import Views
 
-    return view(row, engine.views, conversation["sid"])
+    views = account.views
+    if engine is not account:  # a named service's message, at its path
+        views = Views(views.base_url, views.account_sid, engine.views.service_sid, scoped=True)
+    return view(row, views, conversation["sid"])
 
 
 def outbox(store: Store, query: dict[str, str]) -> dict[str, Any]:

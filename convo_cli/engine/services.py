@@ -98,6 +98,11 @@ class Scopes:
                 self._close(next(iter(self._open)))
         return engine
 
+    def every(self) -> list[Engine]:
+        """The default service's engine, then every named service's (opening them)."""
+        named = self.store.all("SELECT sid FROM services ORDER BY id")
+        return [self.account, *(self.engine(row["sid"]) for row in named)]
+
     def opened(self) -> list[Engine]:
         return list(self._open.values())
 

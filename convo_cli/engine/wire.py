@@ -215,16 +215,18 @@ class Engine:
                 return None  # `handle` answers the error
             return engine.pre_event_call(method, scope[1], query, body, headers, scoped=True)
         inbound = method.upper() == "POST" and path.rstrip("/") == phones.INBOUND
-        if method.upper() == "GET" or not (inbound or _webhooks_enabled(headers)):
-            return None
-        config = self.events.configuration()
-        if not config or not config["pre_webhook_url"]:
-            return None  # the common case, told without parsing the request
-        if inbound:  # a phone's message: its pre-event fires whatever the headers say
+        if inbound and self.scopes is not None:
+            # A phone's message: its pre-event fires whatever the headers say, from the
+            # service its binding is in.
             try:
                 return phones.pre_event_call(self, query, body)
             except EngineError:
                 return None  # `handle` answers the error
+        if method.upper() == "GET" or not _webhooks_enabled(headers):
+            return None
+        config = self.events.configuration()
+        if not config or not config["pre_webhook_url"]:
+            return None  # the common case, told without parsing the request
         try:
             route, segments, params = self._route(method.upper(), path, query, body, scoped)
             return prehooks.call_for(self, route, method.upper(), segments[1::2], params)
