@@ -23,6 +23,7 @@ from convo_cli.errors import UsageError
 from convo_cli.limits import NAME_LIMIT
 
 ENV_PROFILE = "(environment)"  # the implicit TWILIO_* profile; not a valid profile name
+ENV_NOT_STORED = "the TWILIO_* environment's profile is not stored: {instead} instead"
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 API_KEY_SID = re.compile(r"SK[0-9a-fA-F]{32}")
 SERVICE_SID = re.compile(r"IS[0-9a-fA-F]{32}")
@@ -321,8 +322,7 @@ def set_service(name: str, service_sid: str | None, env: Mapping[str, str]) -> N
     """Make `service_sid` (None: the account's default) the profile's Conversation Service;
     the built-in `local` profile included, which is stored then with just that."""
     if name == ENV_PROFILE:
-        raise UsageError("the TWILIO_* environment's profile is not stored: set "
-                         "CONVO_SERVICE instead")
+        raise UsageError(ENV_NOT_STORED.format(instead="set CONVO_SERVICE"))
     config = cfg.load_config(env)
     stored = config.profiles.get(name)
     if stored is None and name == LOCAL:

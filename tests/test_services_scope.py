@@ -16,6 +16,8 @@ import pytest
 
 from cli_helpers import convo
 from convo_cli.cache import names_file, read_names, services_file, write_names, write_services
+from convo_cli.main import run
+from convo_cli.render.streams import IOStreams
 
 AC = "AC" + "1" * 32
 TOKEN = "auth-token-5f2e8a1c9d7b3e6f0a4c"
@@ -229,3 +231,21 @@ def test_a_tab_offers_the_services_last_listed():
     assert tab("convo --service ISa") == f"{IS_A}\n"
     assert tab("convo services use IS") == f"{IS_A}\n{IS_B}\n"
     assert tab("convo services delete ISb") == f"{IS_B}\n"
+
+
+def test_use_on_the_environments_profile_says_to_set_convo_service():
+    far, refused = call("services", "use", IS_A)
+    assert (refused.code, refused.err) == (
+        2, "convo: error: the TWILIO_* environment's profile is not stored: set CONVO_SERVICE "
+           "instead\n")
+    assert far.paths == []
+
+
+def test_chat_in_a_missing_service_says_so_before_taking_the_screen():
+    far = Far(IS_A)
+    io = IOStreams.test(tty=True, stdin_tty=True)
+    code = run(["--service", IS_A, "chat"], io, {**os.environ, **TWILIO_ENV},
+               http_transport=far.transport)
+    assert (code, io.err()) == (1, f"convo: error: no Conversation Service {IS_A} on this "
+                                   "account (see: convo services)\n")
+    assert far.paths == [f"GET /v1/Services/{IS_A}"]

@@ -59,16 +59,17 @@ class Client:
         except ValueError:
             payload = None
         if response.status >= 400:
-            if response.status == 404 and path.startswith(self._root + "/") and \
-                    self.service_sid and not self._service_exists:
-                self._check_service()
+            if response.status == 404 and path.startswith(self._root + "/"):
+                self.check_service()  # was it the service that is missing?
             raise ApiError.from_response(response.status, payload, method=method, path=path)
         return payload
 
-    def _check_service(self) -> None:
-        """After a 404 under the service's paths: was it the service that is missing?"""
+    def check_service(self) -> None:
+        """ServiceNotFoundError when the client's service does not exist (asked once; called
+        after a 404 under its paths, and by whoever must know before starting)."""
+        if self.service_sid is None or self._service_exists:
+            return
         if self._service_exists is None:
-            assert self.service_sid is not None
             from convo_cli.api.services import service_exists
 
             self._service_exists = service_exists(self.transport, self.service_sid)

@@ -106,12 +106,12 @@ def run_delete(opts: DeleteOptions, deps: Factory) -> None:
 def run_use(sid: str, deps: Factory) -> None:
     from convo_cli import profiles
 
-    profile = deps.profile()
-    if sid == DEFAULT:
-        chosen = None
-    else:
+    if sid != DEFAULT:
         profiles.check_service(sid, "IS…")
-        chosen = _existing(deps.client(), sid, "nothing changed")
+    profile = deps.profile()
+    if profile.name == profiles.ENV_PROFILE:  # checked before asking the service
+        raise UsageError(profiles.ENV_NOT_STORED.format(instead="set CONVO_SERVICE"))
+    chosen = None if sid == DEFAULT else _existing(deps.client(), sid, "nothing changed")
     profiles.set_service(profile.name, chosen.sid if chosen else None, deps.env)
     what = _described(chosen) if chosen else "the account's default Conversation Service"
     deps.io.info(f"Profile {profile.name!r} now works in {what}.")
