@@ -91,6 +91,8 @@ def test_login_takes_service_and_still_the_former_service_sid():
     logged = convo("login", "--profile", "old", "--twilio", "--account-sid", AC,
                    "--service-sid", IS_B, "--no-verify", "--insecure-storage", stdin=TOKEN)
     assert logged.code == 0, logged.err
+    assert logged.err.startswith(f"Logged in: profile 'old' (twilio, {AC}, Conversation "
+                                 f"Service {IS_B}); ")
     assert convo("--profile", "old", "whoami", "--json").json()["service_sid"] == IS_B
     assert convo("profiles", "--json").json()[1]["service_sid"] == IS_B
     assert "--service-sid" not in convo("login", "--help").out

@@ -67,7 +67,8 @@ def run_login(opts: LoginOptions, deps: Factory) -> None:
             profile = profile._replace(account_sid=account_sid)
     where = profiles.login(profile, secret, deps.env, activate=True)
     place = "the OS keyring" if where == "keyring" else "an unencrypted file (--insecure-storage)"
-    deps.io.info(f"Logged in: profile {name!r} ({profile.kind}, {profile.username}); "
+    service = f", Conversation Service {profile.service_sid}" if profile.service_sid else ""
+    deps.io.info(f"Logged in: profile {name!r} ({profile.kind}, {profile.username}{service}); "
                  f"the secret is in {place}. {name!r} is now the active profile "
                  "(back to the built-in engine: convo profiles use local).")
 
