@@ -18,10 +18,7 @@ from urllib.parse import urlencode
 
 from engine_helpers import query_examples, request_examples, spec
 
-# What the engine does not answer yet: every operation of a named Conversation Service
-# (issue 12: one implementation scoped by service), and these.
-NOT_YET_PREFIX = "/v1/Services"
-# Operations outside /v1/Services the engine does not answer yet, by operationId: none.
+# What the engine does not answer yet, by operationId: nothing (issue 12 made it whole).
 NOT_YET: set[str] = set()
 # Where the spec's first request example is one the engine refuses on purpose, valid data.
 OVERRIDES: dict[str, dict[str, Any]] = {
@@ -30,6 +27,7 @@ OVERRIDES: dict[str, dict[str, Any]] = {
         "Target": "webhook", "Configuration.Url": "https://example.com",
         "Configuration.Method": "get", "Configuration.Filters": ["onMessageAdded"]},
 }
+OVERRIDES["CreateServiceConversationScopedWebhook"] = OVERRIDES["CreateConversationScopedWebhook"]
 # Form fields whose values must differ from one operation to the next on a shared engine.
 _UNIQUE = ("UniqueName", "Identity", "FriendlyName")
 
@@ -45,7 +43,12 @@ class Operation:
 
     @property
     def not_yet(self) -> bool:
-        return self.path.startswith(NOT_YET_PREFIX) or self.operation_id in NOT_YET
+        return self.operation_id in NOT_YET
+
+    @property
+    def scoped(self) -> bool:
+        """Under `/v1/Services/{ChatServiceSid}/`: walked inside a named service."""
+        return self.path.startswith("/v1/Services/{ChatServiceSid}/")
 
 
 @dataclass
@@ -73,7 +76,7 @@ def walk(call: Call, tag: str = "") -> Iterator[Answer]:
 
 def run(call: Call, operation: Operation, n: str) -> Answer:
     """One operation on a fresh scene; `n` keeps names apart on a shared engine."""
-    scene = _scene(call, n)
+    scene = _scene(call, n, operation.scoped)
     path = _resolve(call, operation.path, scene, n)
     form = _form(operation.operation_id, scene, n) if operation.method == "POST" else None
     query = urlencode(next(iter(query_examples(operation.operation_id).values()), {}))
@@ -88,24 +91,33 @@ def coverage(answers: list[Answer]) -> str:
     return f"{answered} of {len(answers)} operations answered ({100 * answered / len(answers):.0f}%)"
 
 
-def _scene(call: Call, n: str) -> dict[str, str]:
+def _scene(call: Call, n: str, scoped: bool) -> dict[str, str]:
+    """A conversation, its participants, a message and a user; for a path under
+    `/v1/Services/{ChatServiceSid}/`, all of it in a named service made for it (with a push
+    binding, made through convo's extension as a client SDK's registration would)."""
     def made(path: str, form: dict[str, str]) -> dict[str, Any]:
         status, body = call("POST", path, "", list(form.items()))
         assert status == 201, (path, status, body)
         return body
 
-    ch = made("/v1/Conversations", {"UniqueName": f"walk-{n}"})["sid"]
-    made(f"/v1/Conversations/{ch}/Participants", {"Identity": f"alice-{n}"})
+    root, service = "/v1", None
+    if scoped:
+        service = made("/v1/Services", {"FriendlyName": f"walk-{n}"})["sid"]
+        root = f"/v1/Services/{service}"
+        made(f"/convo{root}/Bindings", {"Identity": f"alice-{n}", "BindingType": "fcm",
+                                        "Endpoint": f"device-{n}"})
+    ch = made(f"{root}/Conversations", {"UniqueName": f"walk-{n}"})["sid"]
+    made(f"{root}/Conversations/{ch}/Participants", {"Identity": f"alice-{n}"})
     # A phone in the conversation, so that the message has a delivery receipt to fetch.
-    made(f"/v1/Conversations/{ch}/Participants", {"MessagingBinding.Address": "+15550107788",
-                                                   "MessagingBinding.ProxyAddress": "+15550107799"})
-    message = made(f"/v1/Conversations/{ch}/Messages", {"Author": f"alice-{n}", "Body": "hi"})
-    _, user = call("GET", f"/v1/Users/alice-{n}", "", None)
+    made(f"{root}/Conversations/{ch}/Participants", {
+        "MessagingBinding.Address": "+15550107788", "MessagingBinding.ProxyAddress": "+15550107799"})
+    message = made(f"{root}/Conversations/{ch}/Messages", {"Author": f"alice-{n}", "Body": "hi"})
+    _, user = call("GET", f"{root}/Users/alice-{n}", "", None)
     _, config = call("GET", "/v1/Configuration", "", None)
-    _, roles = call("GET", "/v1/Roles", "", None)
+    _, roles = call("GET", f"{root}/Roles", "", None)
     role = {r["friendly_name"]: r["sid"] for r in roles["roles"]}
     return {"ConversationSid": ch, "MessageSid": message["sid"], "UserSid": user["sid"],
-            "ChatServiceSid": config["default_chat_service_sid"],
+            "ChatServiceSid": service or config["default_chat_service_sid"],
             "RL": role["channel user"], "service RL": role["service user"]}
 
 
@@ -144,13 +156,15 @@ def _form(operation_id: str, scene: dict[str, str], n: str) -> list[tuple[str, s
     examples = request_examples(operation_id)
     example = OVERRIDES.get(operation_id) or next(iter(examples.values()), {})
     text = json.dumps(example)
-    # A user's role is a service role; a participant's, a conversation role.
-    role = scene["service RL" if operation_id.endswith("User") else "RL"]
-    for prefix, sid in (("RL", role), ("IS", scene["ChatServiceSid"]),
-                        ("CH", scene["ConversationSid"])):
+    for prefix, sid in (("IS", scene["ChatServiceSid"]), ("CH", scene["ConversationSid"])):
         text = text.replace(prefix + "a" * 32, sid)
     pairs: list[tuple[str, str]] = []
     for name, value in json.loads(text).items():
+        if value == "RL" + "a" * 32:
+            # A user's role is a service role (so is a service's default for its users); a
+            # participant's, a conversation role.
+            service = operation_id.endswith("User") or name == "DefaultChatServiceRoleSid"
+            value = scene["service RL" if service else "RL"]
         for one in value if isinstance(value, list) else [value]:
             one = str(one).lower() if isinstance(one, bool) else str(one)
             pairs.append((name, f"{one}-{n}" if name in _UNIQUE else one))

@@ -79,11 +79,11 @@ def test_configuration_refuses_bad_values_and_changes_nothing(client, form, stat
     assert client.get("/v1/Configuration").body["default_inactive_timer"] is None
 
 
-def test_configuration_service_link_is_a_clear_404(client):
-    link = client.get("/v1/Configuration").body["links"]["service"]
-    reply = client.follow(link)
-    assert reply.status == 404 and "does not implement the Conversation Service resources" in \
-        reply.body["message"]
+def test_configuration_service_link_leads_to_the_default_service(client):
+    configuration = client.get("/v1/Configuration").body
+    reply = client.follow(configuration["links"]["service"])
+    assert reply.status == 200
+    assert reply.body["chat_service_sid"] == configuration["default_chat_service_sid"]
 
 
 # ConversationWithParticipants

@@ -76,3 +76,22 @@ def test_the_cache_is_bounded(tmp_path):
         _get(cached, f"/v1/Conversations/{sid}/Messages", query=f"PageSize={n + 1}")
         assert len(cached._answers) <= 3
     cached.close()
+
+
+def test_a_named_service_write_is_seen_whoever_made_it(tmp_path):
+    # A named service keeps its data in a file of its own (engine/services.py): its writes,
+    # this engine's or another process's, must drop the kept answers too.
+    cached = CachedEngine(Engine(str(tmp_path / "c.db"), base_url=BASE))
+    status, _, body = cached.handle("POST", "/v1/Services", "", b"FriendlyName=team", {},
+                                    base_url=BASE)
+    service = json.loads(body)["sid"]
+    path = f"/v1/Services/{service}/Conversations"
+    assert _get(cached, path)[1]["conversations"] == []
+    cached.handle("POST", path, "", b"UniqueName=one", {}, base_url=BASE)
+    assert [c["unique_name"] for c in _get(cached, path)[1]["conversations"]] == ["one"]
+    other = Engine(str(tmp_path / "c.db"), base_url=BASE)
+    other.handle("POST", path, "", b"UniqueName=two", {}, base_url=BASE)
+    other.close()
+    assert [c["unique_name"] for c in _get(cached, path)[1]["conversations"]] == ["one", "two"]
+    assert cached.hits == 0
+    cached.close()

@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from convo_cli.engine import permissions as perms
 from convo_cli.engine.service import EngineError, not_found
 from convo_cli.engine.store import Row
 
@@ -145,7 +144,8 @@ class Access:
 
     def _create(self, me: str, p: dict[str, Any], handler: Handler) -> tuple[int, Any]:
         """A conversation created with an identity key: the creator is its first participant,
-        with the conversation admin role ("channel admin"), as in Twilio's SDKs."""
+        with the service's creator role ("channel admin" unless its configuration names
+        another), as in Twilio's SDKs."""
         self._need(self._service(me), "createConversation")
         status, resource = handler("POST", [], p)
         sid = resource["sid"]
@@ -153,7 +153,7 @@ class Access:
             row = self.service.conversation(sid)
             self.store.update("conversations", row["id"], {"created_by": me})
         self.service.add_participant(sid, identity=me,
-                                     role_sid=self.roles.default(perms.CHANNEL_ADMIN))
+                                     role_sid=self.roles.default_for("creator"))
         return status, self.engine.views.conversation(self.service.conversation(sid))
 
     def _service(self, me: str) -> frozenset[str]:

@@ -4,7 +4,9 @@ A process of its own, niced, so that delivering never takes the server's event l
 GIL from the writers (a thread measured half the write rate); with its own SQLite connection
 and keep-alive connections to the receivers. It polls the outbox (a read of an empty table
 every POLL seconds), prints one line per delivery to standard error (the server's), and
-exits when its server does, even one killed with SIGKILL (its parent changes).
+exits when its server does, even one killed with SIGKILL (its parent changes). Each named
+Conversation Service has its outbox in its own file (engine/services.py): the courier looks
+at the account's list of services every REFRESH seconds and delivers from them all.
 
     python -m convo_cli.engine.courier DB   (the auth token in $CONVO_COURIER_TOKEN)
 """
@@ -20,9 +22,10 @@ import time
 from urllib.parse import urlsplit
 
 from convo_cli.engine.delivery import TIMEOUT, Answer, attempt, claim, record, signed
-from convo_cli.engine.store import Row
+from convo_cli.engine.store import Row, Store
 
 POLL = 0.05  # seconds between looks at an empty outbox
+REFRESH = 1.0  # seconds between looks at the account's list of services
 BATCH = 200  # deliveries claimed at once: each claim is a write transaction
 TOKEN_VARIABLE = "CONVO_COURIER_TOKEN"
 
@@ -84,41 +87,79 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def run(db_path: str, token: str) -> None:
-    from convo_cli.engine.store import Store
     from convo_cli.render.text import terminal_safe
 
     parent = os.getppid()
-    store = Store(db_path)
+    account = Store(db_path)
+    outboxes = Outboxes(account)
     connections = Connections()
-    # A restart retries at once what was waiting (its receiver may be back).
-    with store.write():
-        store.db.execute("UPDATE outbox SET next_attempt = 0")
-    results: list[tuple[Row, Answer]] = []
+    # What was sent but not yet written down, per outbox: written with the next claim.
+    results: dict[str, list[tuple[Row, Answer]]] = {}
     try:
         while os.getppid() == parent:
-            rows = claim(store, BATCH, time.time(), results)
-            results = []
-            if not rows:
+            busy = False
+            for store in outboxes.current():
+                rows = claim(store, BATCH, time.time(), results.pop(store.path, []))
+                busy = busy or bool(rows)
+                done = results[store.path] = []
+                lines = []
+                for row in rows:
+                    started = time.monotonic()
+                    answer = attempt(row, token, sender=connections.send)
+                    done.append((row, answer))
+                    status = str(answer.status) if answer.status else f"failed ({answer.error})"
+                    took = (time.monotonic() - started) * 1000
+                    lines.append(terminal_safe(f"convo serve: --> {row['type']} {row['url']} "
+                                               f"{status} {took:.0f}ms") + "\n")
+                try:
+                    sys.stderr.write("".join(lines))
+                    sys.stderr.flush()
+                except (OSError, ValueError):
+                    pass
+            if not busy:
                 time.sleep(POLL)
-                continue
-            lines = []
-            for row in rows:
-                started = time.monotonic()
-                answer = attempt(row, token, sender=connections.send)
-                results.append((row, answer))
-                status = str(answer.status) if answer.status else f"failed ({answer.error})"
-                took = (time.monotonic() - started) * 1000
-                lines.append(terminal_safe(f"convo serve: --> {row['type']} {row['url']} "
-                                           f"{status} {took:.0f}ms") + "\n")
-            try:
-                sys.stderr.write("".join(lines))
-                sys.stderr.flush()
-            except (OSError, ValueError):
-                pass
     finally:
-        if results:  # what was sent but not yet written down, so it is not sent again
-            record(store, results, time.time())
-        store.close()
+        for store in outboxes.current(refresh=False):  # so nothing is sent again
+            if results.get(store.path):
+                record(store, results[store.path], time.time())
+        outboxes.close()
+
+
+class Outboxes:
+    """The account's database and its named services' (engine/services.py), opened as they
+    appear in its list of services and closed as they leave it."""
+
+    def __init__(self, account: Store) -> None:
+        self.account = account
+        self.named: dict[str, Store] = {}
+        self.looked = 0.0
+        _retry_now(account)
+
+    def current(self, *, refresh: bool = True) -> list[Store]:
+        from convo_cli.engine.services import file_for
+
+        if refresh and time.monotonic() - self.looked > REFRESH:
+            self.looked = time.monotonic()
+            listed = {row["sid"] for row in self.account.all("SELECT sid FROM services")}
+            for sid in set(self.named) - listed:
+                self.named.pop(sid).close()
+            for sid in listed - set(self.named):
+                try:
+                    self.named[sid] = _retry_now(Store(file_for(self.account.path, sid)))
+                except Exception:  # noqa: BLE001 - deleted meanwhile: the next look forgets it
+                    continue
+        return [self.account, *self.named.values()]
+
+    def close(self) -> None:
+        for store in [self.account, *self.named.values()]:
+            store.close()
+
+
+def _retry_now(store: Store) -> Store:
+    """A restart retries at once what was waiting (its receiver may be back)."""
+    with store.write():
+        store.db.execute("UPDATE outbox SET next_attempt = 0")
+    return store
 
 
 def main() -> None:

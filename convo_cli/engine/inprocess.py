@@ -71,11 +71,17 @@ class InProcessTransport:
     def close(self) -> None:
         logging.getLogger("convo.engine").removeHandler(self._failures)
         try:
-            if self._engine.events.queued:
-                # The command that made a change delivers its webhooks before it exits,
-                # within a bound; what fails stays queued (engine/delivery.py).
+            # The command that made a change delivers its webhooks before it exits, within a
+            # bound; what fails stays queued (engine/delivery.py). A named service's change
+            # is in that service's own outbox.
+            queued = [engine for engine in self._engine.engines() if engine.events.queued]
+            if queued:
+                import time
+
                 from convo_cli.engine.delivery import drain
 
-                drain(self._engine.store, self._engine.auth_token, DELIVERY_BUDGET)
+                deadline = time.monotonic() + DELIVERY_BUDGET
+                for engine in queued:
+                    drain(engine.store, engine.auth_token, max(0.0, deadline - time.monotonic()))
         finally:
             self._engine.close()

@@ -104,8 +104,10 @@ def receipt(store: Store, message_id: int, sid: str) -> Row | None:
 
 
 def receipt_view(row: Row, account_sid: str, conversation_sid: str, message_sid: str,
-                 url: str) -> dict[str, Any]:
-    return {"account_sid": account_sid, "conversation_sid": conversation_sid, "sid": row["sid"],
+                 url: str, chat: dict[str, str]) -> dict[str, Any]:
+    """`chat`: the service's SID, when reached through its path (engine/views.py)."""
+    return {"account_sid": account_sid, **chat, "conversation_sid": conversation_sid,
+            "sid": row["sid"],
             "message_sid": message_sid, "channel_message_sid": row["channel_message_sid"],
             "participant_sid": row["participant_sid"], "status": row["status"],
             "error_code": row["error_code"], "date_created": row["date_created"],
@@ -128,7 +130,7 @@ def handle(engine: Any, method: str, path: str, query: str, body: bytes,
     if method != wanted:
         raise EngineError(405, 20004, f"Method not allowed on {path}",
                           headers=[("Allow", wanted)])
-    from convo_cli.engine.wire import _parameters
+    from convo_cli.engine.form import parameters as _parameters
 
     if path == INBOUND:
         params = _parameters(query, body, {"From", "To", "Body"})
@@ -164,7 +166,7 @@ def pre_event_call(engine: Any, query: str, body: bytes) -> Any:
     """The `onMessageAdd` pre-event an inbound message needs (the server asks it off its
     event loop), or None."""
     from convo_cli.engine import prehooks
-    from convo_cli.engine.wire import _parameters
+    from convo_cli.engine.form import parameters as _parameters
 
     params = _parameters(query, body, {"From", "To", "Body"})
     sender, proxy, kind = _binding(params)

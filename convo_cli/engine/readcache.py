@@ -6,7 +6,8 @@ encoding (30 µs for a conversation, 200 for a page of 50); answering it from he
 look at SQLite's change counters (4 µs). An answer is kept only while nothing at all has
 changed in the database since it was made: `total_changes` counts this connection's own
 writes, `PRAGMA data_version` those committed by any other (another convo process on the
-same file), and when either moves every kept answer is dropped. Only 200s to GETs are kept,
+same file), and when either moves every kept answer is dropped. Named Conversation Services
+have files of their own (engine/services.py): every open one's counters count. Only 200s to GETs are kept,
 keyed by everything the engine was given (path, query, base URL and every header, so that
 an answer made for one client's credentials is never handed to another's), and at most
 `SIZE` of them; no read depends on the clock, so none goes stale by itself.
@@ -29,7 +30,7 @@ class CachedEngine:
     def __init__(self, engine: Engine, size: int = SIZE) -> None:
         self.engine, self.size = engine, size
         self._answers: dict[tuple[Any, ...], Answer] = {}
-        self._version: tuple[int, int] | None = None
+        self._version: tuple[int, ...] | None = None
         self.hits = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -62,7 +63,10 @@ class CachedEngine:
             self._answers[key] = answer
         return answer
 
-    def _current_version(self) -> tuple[int, int]:
-        db = self.engine.store.db
-        row = db.execute("PRAGMA data_version").fetchone()
-        return (row["data_version"] if isinstance(row, dict) else row[0]), db.total_changes
+    def _current_version(self) -> tuple[int, ...]:
+        version: list[int] = []
+        for engine in self.engine.engines():
+            db = engine.store.db
+            row = db.execute("PRAGMA data_version").fetchone()
+            version += (row["data_version"] if isinstance(row, dict) else row[0]), db.total_changes
+        return tuple(version)

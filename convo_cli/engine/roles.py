@@ -19,6 +19,7 @@ class Roles:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._defaults: dict[str, str] = {}
+        self._configured: dict[str, str] = {}
 
     def role(self, sid: str) -> Row:
         row = self.store.one("SELECT * FROM roles WHERE sid = ?", sid)
@@ -75,10 +76,29 @@ class Roles:
             self._defaults[name] = found["sid"]
         return self._defaults[name]
 
+    def default_for(self, which: str) -> str:
+        """The role a new user (`service`), participant (`conversation`) or conversation
+        creator (`creator`) gets: the service's configuration names it, else Twilio's
+        default role (engine/service_configuration.py)."""
+        if which not in self._configured:
+            from convo_cli.engine.service_configuration import row
+
+            column = {"creator": "default_conversation_creator_role_sid",
+                      "conversation": "default_conversation_role_sid",
+                      "service": "default_chat_service_role_sid"}[which]
+            self._configured[which] = row(self.store)[column] or self.default(
+                {"creator": perms.CHANNEL_ADMIN, "conversation": perms.CHANNEL_USER,
+                 "service": perms.SERVICE_USER}[which])
+        return self._configured[which]
+
+    def forget(self) -> None:
+        """The service's configuration changed: read its default roles again."""
+        self._configured.clear()
+
     def resolve(self, sid: str | None, kind: str, name: str = "RoleSid") -> str:
         """A RoleSid parameter checked to name a role of that type; the default when absent."""
         if sid is None:
-            return self.default(perms.SERVICE_USER if kind == "service" else perms.CHANNEL_USER)
+            return self.default_for(kind)
         row = self.store.one("SELECT type FROM roles WHERE sid = ?", sid)
         if row is None or row["type"] != kind:
             raise invalid(name, f"names no {kind} role (GET /v1/Roles lists them)")

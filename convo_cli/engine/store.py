@@ -224,6 +224,39 @@ MIGRATIONS = [
         date_updated TEXT NOT NULL
     );
     """,
+    # Conversation Services (engine/services.py): the account's named services (each keeps
+    # its data in a database file of its own; this file is the default service's); a
+    # service's configuration and push notification settings (one row); and its push
+    # bindings (engine/bindings.py).
+    """
+    CREATE TABLE services (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        friendly_name TEXT,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL
+    );
+    CREATE TABLE service_configuration (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        default_conversation_creator_role_sid TEXT,
+        default_conversation_role_sid TEXT,
+        default_chat_service_role_sid TEXT,
+        reachability_enabled INTEGER NOT NULL DEFAULT 0,
+        notifications TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE bindings (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        identity TEXT NOT NULL,
+        binding_type TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        credential_sid TEXT,
+        message_types TEXT NOT NULL,
+        date_created TEXT NOT NULL,
+        date_updated TEXT NOT NULL,
+        UNIQUE (identity, binding_type, endpoint)
+    );
+    """,
 ]
 
 _PARTICIPANT_CONVERSATION = """

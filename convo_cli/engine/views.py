@@ -27,13 +27,27 @@ def dump(payload: Resource) -> bytes:
     return json.dumps(payload, separators=SEPARATORS).encode()
 
 
+def default_service_sid(account_sid: str) -> str:
+    """The account's default Conversation Service: the one `/v1/Conversations…` is."""
+    return "IS" + account_sid[2:]
+
+
 class Views:
-    def __init__(self, base_url: str, account_sid: str) -> None:
+    def __init__(self, base_url: str, account_sid: str, service_sid: str | None = None, *,
+                 scoped: bool = False) -> None:
+        """`service_sid`: the Conversation Service this engine holds (None: the account's
+        default, whose SID follows from the account's). `scoped`: the request came by
+        `/v1/Services/{IS}/…`, and the resources' URLs say so too."""
         self.base_url = base_url
-        self.v1 = base_url.rstrip("/") + "/v1"
         self.account_sid = account_sid
-        # One Conversation Service per engine; its SID follows from the account's.
-        self.service_sid = "IS" + account_sid[2:]
+        self.service_sid = service_sid or default_service_sid(account_sid)
+        self.scoped = scoped
+        # What the resources inside a conversation add when reached through a service's path
+        # (the spec's service_conversation_* schemas): the service's SID.
+        self.chat = {"chat_service_sid": self.service_sid} if scoped else {}
+        self.v1 = base_url.rstrip("/") + "/v1"
+        if scoped:
+            self.v1 += "/Services/" + self.service_sid
 
     def url(self, *segments: str) -> str:
         # Segments are SIDs and route names: quote() only what could need it (it was half the
@@ -64,6 +78,7 @@ class Views:
     def participant(self, row: Row, conversation_sid: str) -> Resource:
         return {
             "account_sid": self.account_sid,
+            **self.chat,
             "conversation_sid": conversation_sid,
             "sid": row["sid"],
             "identity": row["identity"],
@@ -82,6 +97,7 @@ class Views:
         return {
             "sid": row["sid"],
             "account_sid": self.account_sid,
+            **self.chat,
             "conversation_sid": conversation_sid,
             "body": row["body"],
             "media": json.loads(row["media"]) if row["media"] else None,

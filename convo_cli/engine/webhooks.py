@@ -192,8 +192,10 @@ def configuration_view(row: Row, account_sid: str, url: str) -> dict[str, Any]:
             "post_webhook_url": row["post_webhook_url"], "target": row["target"], "url": url}
 
 
-def scoped_view(row: Row, account_sid: str, conversation_sid: str, url: str) -> dict[str, Any]:
-    return {"sid": row["sid"], "account_sid": account_sid,
+def scoped_view(row: Row, account_sid: str, conversation_sid: str, url: str,
+                chat: dict[str, str]) -> dict[str, Any]:
+    """`chat`: the service's SID, when reached through its path (engine/views.py)."""
+    return {"sid": row["sid"], "account_sid": account_sid, **chat,
             "conversation_sid": conversation_sid, "target": row["target"], "url": url,
             "configuration": json.loads(row["configuration"]),
             "date_created": row["date_created"], "date_updated": row["date_updated"]}

@@ -8,20 +8,23 @@ against the spec's list for the operation, values are validated by the service.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-import re
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode
+from urllib.parse import unquote
 
-from convo_cli.engine import (addresses, configuration, conversation_with_participants,
-                              credentials, phones, prehooks, webhooks)
+from convo_cli.engine import (addresses, bindings, configuration, conversation_with_participants,
+                              credentials, phones, prehooks, service_configuration, services,
+                              webhooks)
+from convo_cli.engine.form import Params, parameters
+from convo_cli.engine.form import kw as _kw
 from convo_cli.engine.keys import Actor
+from convo_cli.engine.paging import PAGING, page
+from convo_cli.engine.paging import int_key as _int_key
 from convo_cli.engine.roles import view as role_view
-from convo_cli.engine.service import INT64_MAX, EngineError, Service, integer, not_found
+from convo_cli.engine.service import EngineError, Service, not_found
 from convo_cli.engine.store import Row, Store
 from convo_cli.engine.views import Rendered, Resource, Views, dump
 
@@ -29,7 +32,6 @@ DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
 # The in-process engine's auth token: what its webhook requests are signed with.
 DEFAULT_AUTH_TOKEN = "0" * 32
 JSON_HEADERS = [("Content-Type", "application/json; charset=utf-8")]
-PAGING = {"PageSize", "Page", "PageToken"}
 _DATES = {"DateCreated", "DateUpdated"}
 _CONVERSATION_FIELDS = {
     "FriendlyName", "UniqueName", "MessagingServiceSid", "Attributes", "State",
@@ -106,13 +108,20 @@ PARAMETERS: dict[tuple[str, str], set[str]] = {
     ("receipts", "GET"): PAGING,
     ("receipt", "GET"): set(),
 }
-ROUTES = {
+# The paths of a Conversation Service: `/v1/…` is the account's default service,
+# `/v1/Services/{IS}/…` any service (engine/services.py); a path's shape has `*` for its SIDs.
+SERVICE_ROUTES = {
     ("Conversations",): "conversations",
     ("Conversations", "*"): "conversation",
     ("Conversations", "*", "Participants"): "participants",
     ("Conversations", "*", "Participants", "*"): "participant",
     ("Conversations", "*", "Messages"): "messages",
     ("Conversations", "*", "Messages", "*"): "message",
+    ("Conversations", "*", "Messages", "*", "Receipts"): "receipts",
+    ("Conversations", "*", "Messages", "*", "Receipts", "*"): "receipt",
+    ("Conversations", "*", "Webhooks"): "webhooks",
+    ("Conversations", "*", "Webhooks", "*"): "webhook",
+    ("ConversationWithParticipants",): "conversation_with_participants",
     ("ParticipantConversations",): "participant_conversations",
     ("Users",): "users",
     ("Users", "*"): "user",
@@ -120,17 +129,25 @@ ROUTES = {
     ("Users", "*", "Conversations", "*"): "user_conversation",
     ("Roles",): "roles",
     ("Roles", "*"): "role",
-    ("Configuration", "*"): "configuration_webhooks",  # `Webhooks` only: checked in _route
-    ("Configuration", "Webhooks"): "configuration_webhooks",  # the path as the spec names it
-    ("Conversations", "*", "Webhooks"): "webhooks",
-    ("Conversations", "*", "Webhooks", "*"): "webhook",
+}
+# The account's own resources, under `/v1/` only (`Configuration/Addresses/{Sid}`: _route).
+ACCOUNT_ROUTES = {
     ("Configuration",): "configuration",
-    ("ConversationWithParticipants",): "conversation_with_participants",
+    ("Configuration", "Webhooks"): "configuration_webhooks",
+    ("Configuration/Addresses",): "addresses",
+    ("Configuration/Addresses", "*"): "address",
     ("Credentials",): "credentials",
     ("Credentials", "*"): "credential",
-    ("Conversations", "*", "Messages", "*", "Receipts"): "receipts",
-    ("Conversations", "*", "Messages", "*", "Receipts", "*"): "receipt",
+    **services.ROUTES,
 }
+ROUTES = {**SERVICE_ROUTES, **ACCOUNT_ROUTES}  # `/v1/…`
+# `/v1/Services/{IS}/…`: a service's paths and its own settings and push bindings.
+SCOPED_ROUTES = {**SERVICE_ROUTES, **service_configuration.ROUTES, **bindings.ROUTES}
+# The routes whose handlers live in their family's module (the others are Engine methods).
+HANDLERS: dict[str, Callable[..., tuple[int, Any]]] = {
+    **services.HANDLERS, **service_configuration.HANDLERS, **bindings.HANDLERS}
+PARAMETERS.update({**services.PARAMETERS, **service_configuration.PARAMETERS,
+                   **bindings.PARAMETERS})
 # What the resources' `links` name but this engine does not serve: a 404 that says so, so
 # that a client following a link learns why (the spec's paths: "yet"; the others, Twilio
 # links to but its public spec does not describe).
@@ -138,94 +155,138 @@ UNSERVED = {
     ("Conversations", "*", "Export"): "conversation export (not in Twilio's published spec)",
     ("Conversations", "*", "Messages", "*", "ChannelMetadata"):
         "message channel metadata (not in Twilio's published spec)",
-    ("Services", "*", "Configuration"): "the Conversation Service resources (/v1/Services) yet",
 }
-_SNAKE = re.compile(r"(?<!^)(?<!\.)(?=[A-Z])")
 
 log = logging.getLogger("convo.engine")
 
 
-def snake(name: str) -> str:
-    """`MessagingBinding.ProxyAddress` -> `messaging_binding_proxy_address`."""
-    return _SNAKE.sub("_", name).replace(".", "_").lower()
+def route_of(segments: list[str], scoped: bool) -> str | None:
+    """The route a path's segments (after `/v1/`) name, or None. A literal path first
+    (`Configuration/Webhooks`), then its shape with SIDs as `*`."""
+    routes = SCOPED_ROUTES if scoped else ROUTES
+    if not scoped and segments[:2] == ["Configuration", "Addresses"]:
+        segments = ["Configuration/Addresses", *segments[2:]]
+    return routes.get(tuple(segments)) or routes.get(_shape(segments))
+
+
+def _shape(segments: list[str]) -> tuple[str, ...]:
+    return tuple(s if i % 2 == 0 else "*" for i, s in enumerate(segments))
 
 
 class Engine:
+    """One Conversation Service's engine: the account's default one (which also answers the
+    account's own resources and `/v1/Services`), or a named one (engine/services.py)."""
+
     def __init__(self, db_path: str, *, base_url: str, account_sid: str = DEFAULT_ACCOUNT_SID,
-                 auth_token: str = DEFAULT_AUTH_TOKEN, **service_options: Any) -> None:
+                 auth_token: str = DEFAULT_AUTH_TOKEN, service_sid: str | None = None,
+                 **service_options: Any) -> None:
+        from convo_cli.engine.access import Access
         from convo_cli.engine.events import Events
+        from convo_cli.engine.roles import Roles
 
         self.store = Store(db_path)
         self.service = Service(self.store, **service_options)
-        self.views = Views(base_url, account_sid)
+        self.views = Views(base_url, account_sid, service_sid)
+        self._views = {(base_url, False): self.views}
         self.auth_token = auth_token
         self.events = self.service.events = Events(self.store, account_sid, self.views.service_sid)
-        from convo_cli.engine.access import Access
-        from convo_cli.engine.roles import Roles
-
         self.roles = self.service.roles = Roles(self.store)
         self.access = Access(self)
         self.member: str | None = None  # set while an identity key lists conversations
+        # The account's engine knows its services; a named service's engine is one of them.
+        self.scopes = services.Scopes(self, service_options) if service_sid is None else None
 
     def close(self) -> None:
+        if self.scopes is not None:
+            self.scopes.close()
         self.store.close()
+
+    def engines(self) -> list[Engine]:
+        """This engine and the named services' it has open (their outboxes, their files)."""
+        return [self, *(self.scopes.opened() if self.scopes is not None else [])]
 
     def handle(self, method: str, path: str, query: str, body: bytes, headers: dict[str, str],
                *, base_url: str | None = None, actor: Actor | None = None,
-               pre_answer: Any = None) -> tuple[int, list[tuple[str, str]], bytes]:
+               pre_answer: Any = None, scoped: bool = False,
+               ) -> tuple[int, list[tuple[str, str]], bytes]:
         """`base_url`: the URL the client used, when served; resources and paging links are
         built on it, so that a client (twilio-python) can follow them from where it is.
         `actor`: who the credentials act as (`keys`); None or an account-wide key: anyone.
         `pre_answer`: the pre-event webhook's answer, when the caller (the server) sent the
-        request of `pre_event_call` itself; otherwise it is sent here, synchronously."""
-        if base_url is not None and base_url != self.views.base_url:
-            self.views = Views(base_url, self.views.account_sid)
+        request of `pre_event_call` itself; otherwise it is sent here, synchronously.
+        `scoped`: the path came as `/v1/Services/{IS}/…` (given here without that part)."""
+        self._use_views(base_url or self.views.base_url, scoped)
+        if not scoped and self.scopes is not None and (scope := services.scope_of(path)):
+            try:
+                engine = self.scopes.engine(scope[0])
+            except EngineError as error:
+                return self._error(error, path)
+            return engine.handle(method, scope[1], query, body, headers, base_url=base_url,
+                                 actor=actor, pre_answer=pre_answer, scoped=True)
         self.events.enabled = _webhooks_enabled(headers)
         try:
             identity = actor.identity if actor else None
-            if path.rstrip("/") == "/convo/v1/Events":  # a convo extension, not Twilio's API
+            extension = path.rstrip("/")
+            if extension == "/convo/v1/Events":  # a convo extension, not Twilio's API
                 if identity is not None:
                     raise EngineError(403, 20403, "Forbidden: only the account's credentials "
                                       "read the event log")
                 status, payload = self._convo_events(method.upper(), query)
-            elif path.rstrip("/") in phones.PATHS:  # convo extensions too (engine/phones.py)
+            elif extension in phones.PATHS or extension == bindings.EXTENSION:
+                # convo extensions too (engine/phones.py, engine/bindings.py)
                 if identity is not None:
                     raise EngineError(403, 20403, "Forbidden: only the account's credentials "
-                                      "act as a phone or read what phones received")
-                status, payload = phones.handle(self, method.upper(), path.rstrip("/"), query,
-                                                body, pre_answer)
+                                      "act as a phone or device, or read what phones received")
+                if extension == bindings.EXTENSION:
+                    status, payload = bindings.extension(self, method.upper(), query, body)
+                else:
+                    status, payload = phones.handle(self, method.upper(), extension, query,
+                                                    body, pre_answer)
             else:
                 status, payload = self._dispatch(method.upper(), path, query, body, identity,
                                                  pre_answer)
         except EngineError as error:
-            answer = _dump(self._error_body(error, path))
-            return error.status, [*JSON_HEADERS, *error.headers], answer
+            return self._error(error, path)
         except sqlite3.OperationalError as error:
             if getattr(error, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
                 # The file went read-only under a running engine (or is on a read-only mount).
-                error_ = EngineError(503, 20503, "Service Unavailable: the database is read-only")
-                return 503, JSON_HEADERS, _dump(self._error_body(error_, path))
+                return self._error(EngineError(503, 20503, "Service Unavailable: the database "
+                                               "is read-only"), path)
             if "locked" not in str(error) and "busy" not in str(error):
                 log.exception("engine failure on %s %s", method, path)
-                error_ = EngineError(500, 20500, "Internal Server Error")
-                return 500, JSON_HEADERS, _dump(self._error_body(error_, path))
+                return self._error(EngineError(500, 20500, "Internal Server Error"), path)
             # Another writer held the database past the busy timeout: safe to retry.
-            error_ = EngineError(503, 20503, "Service Unavailable: the database is busy")
-            return 503, [*JSON_HEADERS, ("Retry-After", "1")], _dump(self._error_body(error_, path))
+            return self._error(EngineError(503, 20503, "Service Unavailable: the database is "
+                                           "busy", headers=[("Retry-After", "1")]), path)
         except Exception:  # noqa: BLE001 - the wire answers, whatever happened below
             log.exception("engine failure on %s %s", method, path)
-            error_ = EngineError(500, 20500, "Internal Server Error")
-            return 500, JSON_HEADERS, _dump(self._error_body(error_, path))
+            return self._error(EngineError(500, 20500, "Internal Server Error"), path)
         finally:
             self.member = None
         if payload is None:
             return status, [], b""
-        return status, JSON_HEADERS, _dump(payload)
+        return status, JSON_HEADERS, dump(payload)
+
+    def _use_views(self, base_url: str, scoped: bool) -> None:
+        """Resources rendered for this request: on the URL the client used, and under
+        `/v1/Services/{IS}` when it came that way."""
+        views = self._views.get((base_url, scoped))
+        if views is None:
+            if len(self._views) > 64:  # a client may send any Host: keep a bound
+                self._views.clear()
+            views = self._views[(base_url, scoped)] = Views(
+                base_url, self.views.account_sid, self.views.service_sid, scoped=scoped)
+        self.views = views
+
+    def _error(self, error: EngineError, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        return error.status, [*JSON_HEADERS, *error.headers], dump(self._error_body(error, path))
 
     def _error_body(self, error: EngineError, path: str) -> Resource:
         message = error.message
         if error.code == 20404 and not message:
             resource = path[3:] if path.startswith("/v1/") else path
+            if self.views.scoped and path.startswith("/v1/"):
+                resource = f"/Services/{self.views.service_sid}{resource}"
             message = f"The requested resource {resource} was not found"
         return {"code": error.code, "message": message,
                 "more_info": f"https://www.twilio.com/docs/errors/{error.code}",
@@ -237,12 +298,18 @@ class Engine:
         if method != "GET":
             raise EngineError(405, 20004, "Method not allowed on /convo/v1/Events",
                               headers=[("Allow", "GET")])
-        return 200, listing(self.store, _parameters(query, b"", {"PageSize", "After"}))
+        return 200, listing(self.store, parameters(query, b"", {"PageSize", "After"}))
 
     def pre_event_call(self, method: str, path: str, query: str, body: bytes,
-                       headers: dict[str, str]) -> Any:
+                       headers: dict[str, str], *, scoped: bool = False) -> Any:
         """The pre-event webhook request this request needs (a `prehooks.Call`), or None;
         the server sends it off the event loop and passes the answer to `handle`."""
+        if not scoped and self.scopes is not None and (scope := services.scope_of(path)):
+            try:
+                engine = self.scopes.engine(scope[0])
+            except EngineError:
+                return None  # `handle` answers the error
+            return engine.pre_event_call(method, scope[1], query, body, headers, scoped=True)
         inbound = method.upper() == "POST" and path.rstrip("/") == phones.INBOUND
         if method.upper() == "GET" or not (inbound or _webhooks_enabled(headers)):
             return None
@@ -255,7 +322,7 @@ class Engine:
             except EngineError:
                 return None  # `handle` answers the error
         try:
-            route, segments, params = self._route(method.upper(), path, query, body)
+            route, segments, params = self._route(method.upper(), path, query, body, scoped)
             return prehooks.call_for(self, route, method.upper(), segments[1::2], params)
         except EngineError:
             return None  # `handle` answers the error
@@ -263,8 +330,9 @@ class Engine:
     def _dispatch(self, method: str, path: str, query: str, body: bytes,
                   identity: str | None = None,
                   pre_answer: Any = None) -> tuple[int, Resource | None]:
-        route, segments, params = self._route(method, path, query, body)
-        handler: Callable[..., tuple[int, Resource | None]] = getattr(self, f"_{route}")
+        route, segments, params = self._route(method, path, query, body, self.views.scoped)
+        handler: Callable[..., tuple[int, Resource | None]]
+        handler = partial(HANDLERS[route], self) if route in HANDLERS else getattr(self, f"_{route}")
 
         def run(method: str, ids: list[str], params: Any) -> tuple[int, Resource | None]:
             """The route's handler, after the pre-event webhook has had its say."""
@@ -279,23 +347,19 @@ class Engine:
             return self.access.dispatch(identity, route, method, segments[1::2], params, run)
         return run(method, segments[1::2], params)
 
-    def _route(self, method: str, path: str, query: str,
-               body: bytes) -> tuple[str, list[str], dict[str, str]]:
+    def _route(self, method: str, path: str, query: str, body: bytes,
+               scoped: bool) -> tuple[str, list[str], Params]:
         if not path.startswith("/v1/"):
             raise not_found()
         try:
             segments = [unquote(s, errors="strict") for s in path[4:].rstrip("/").split("/")]
         except UnicodeDecodeError:
             raise not_found() from None  # no resource has a name that is not UTF-8
-        shape = tuple(s if i % 2 == 0 else "*" for i, s in enumerate(segments))
-        route = ROUTES.get(shape)
-        if route == "configuration_webhooks" and segments[1] != "Webhooks":
-            route = None
-        if segments[:2] == ["Configuration", "Addresses"] and len(segments) <= 3:
-            # Address Configurations (engine/addresses.py): the SID is the third segment.
-            route = "address" if len(segments) == 3 else "addresses"
-            segments = ["Configuration/Addresses", *segments[2:]]
+        route = route_of(segments, scoped)
+        if not scoped and segments[:2] == ["Configuration", "Addresses"]:
+            segments = ["Configuration/Addresses", *segments[2:]]  # the SID is the 3rd segment
         if route is None or any(not s for s in segments):
+            shape = _shape(segments)
             if shape in UNSERVED and all(segments):
                 raise EngineError(404, 20404, f"The requested resource {path[3:]} was not found: "
                                   f"convo's engine does not implement {UNSERVED[shape]}")
@@ -305,7 +369,7 @@ class Engine:
             methods = ", ".join(sorted(m for r, m in PARAMETERS if r == route))
             raise EngineError(405, 20004, f"Method {method} not allowed on {path[3:]}",
                               headers=[("Allow", methods)])
-        params = _parameters(query, body if method == "POST" else b"", allowed)
+        params = parameters(query, body if method == "POST" else b"", allowed)
         return route, segments, params
 
     # Routes: each gets the path's variable segments and the checked parameters.
@@ -315,7 +379,8 @@ class Engine:
             fields = configuration.with_defaults(self.store, _kw(p))
             return 201, self.views.conversation(self.service.create_conversation(**fields))
         filters = [(k, p[k]) for k in ("StartDate", "EndDate", "State") if k in p]
-        return self._page(
+        return page(
+            self.views,
             p, ("Conversations",), "conversations", "conversations", "", 100, filters,
             lambda after, n: self.service.conversations(
                 _int_key(after, 0), n, state=p.get("State"), start_date=p.get("StartDate"),
@@ -337,7 +402,8 @@ class Engine:
             return 201, self.views.participant(row, self.service.conversation(ids[0])["sid"])
         conversation = self.service.conversation(ids[0])
         sid = conversation["sid"]
-        return self._page(
+        return page(
+            self.views,
             p, ("Conversations", sid, "Participants"), "participants", "participants", sid, 100,
             [], lambda after, n: self.service.participants(conversation, _int_key(after, 0), n),
             lambda row: self.views.participant(row, sid), lambda row: row["id"],
@@ -363,12 +429,19 @@ class Engine:
         conversation = self.service.conversation(ids[0])
         sid = conversation["sid"]
         filters = [("Order", order)] if "Order" in p else []
-        views = self.views  # rendered by SQLite (`Store.messages_page_json`)
-        return self._page(
-            p, ("Conversations", sid, "Messages"), "messages", "messages", sid, 100, filters,
+        views = self.views
+        segments = ("Conversations", sid, "Messages")
+        if views.scoped:  # with `chat_service_sid`: the spec's service_conversation_message
+            return page(views, p, segments, "messages", "messages", sid, 100, filters,
+                        lambda after, n: self.service.messages(
+                            conversation, order, None if after is None else _int_key(after, 0),
+                            n),
+                        lambda row: views.message(row, sid), lambda row: row["idx"], order=order)
+        return page(  # rendered by SQLite (`Store.messages_page_json`)
+            views, p, segments, "messages", "messages", sid, 100, filters,
             lambda after, n: self.store.messages_page_json(
                 conversation["id"], order, None if after is None else _int_key(after, 0), n,
-                views.account_sid, sid, views.url("Conversations", sid, "Messages")),
+                views.account_sid, sid, views.url(*segments)),
             lambda row: Rendered(row[1]), lambda row: row[0], order=order,
         )
 
@@ -386,7 +459,8 @@ class Engine:
         identity, address = p.get("Identity"), p.get("Address")
         owner = f"identity:{identity}" if address is None else f"address:{address}"
         filters = [(k, p[k]) for k in ("Identity", "Address") if k in p]
-        return self._page(
+        return page(
+            self.views,
             p, ("ParticipantConversations",), "conversations", "participant_conversations", owner,
             50, filters,
             lambda after, n: self.service.participant_conversations(
@@ -397,7 +471,8 @@ class Engine:
     def _users(self, method: str, _: list[str], p: dict[str, str]):
         if method == "POST":
             return 201, self.views.user(self.service.create_user(**_kw(p)))
-        return self._page(
+        return page(
+            self.views,
             p, ("Users",), "users", "users", "", 50, [],
             lambda after, n: self.service.users(_int_key(after, 0), n),
             lambda row: self.views.user(row, fetched=False), lambda row: row["id"],
@@ -413,7 +488,8 @@ class Engine:
 
     def _user_conversations(self, method: str, ids: list[str], p: dict[str, str]):
         user = self.service.user(ids[0])
-        return self._page(
+        return page(
+            self.views,
             p, ("Users", user["sid"], "Conversations"), "conversations", "user_conversations",
             user["sid"], 50, [],
             lambda after, n: self.service.user_conversations(user["sid"], after or "", n),
@@ -435,7 +511,7 @@ class Engine:
             row = self.roles.create(p.get("FriendlyName"), p.get("Type"),
                                     p.lists.get("Permission"))
             return 201, role_view(row, self.views)
-        return self._page(p, ("Roles",), "roles", "roles", "", 50, [],
+        return page(self.views, p, ("Roles",), "roles", "roles", "", 50, [],
                           lambda after, n: self.roles.roles(_int_key(after, 0), n),
                           lambda row: role_view(row, self.views), lambda row: row["id"])
 
@@ -464,14 +540,15 @@ class Engine:
 
         def view(row: Row) -> Resource:
             url = self.views.url("Conversations", sid, "Webhooks", row["sid"])
-            return webhooks.scoped_view(row, self.views.account_sid, sid, url)
+            return webhooks.scoped_view(row, self.views.account_sid, sid, url, self.views.chat)
 
         if method == "POST":
             self.events.forget()
             return 201, view(webhooks.create_scoped(self.store, conversation, p, p.lists,
                                                     self.service.clock()))
         rows = webhooks.scoped(self.store, conversation)  # at most 5: one page
-        return self._page(
+        return page(
+            self.views,
             p, ("Conversations", sid, "Webhooks"), "webhooks", "webhooks", sid, 50, [],
             lambda after, n: [r for r in rows if r["id"] > _int_key(after, 0)][:n],
             view, lambda row: row["id"],
@@ -491,7 +568,7 @@ class Engine:
         else:
             row = webhooks.scoped_one(self.store, conversation, ids[1])
         url = self.views.url("Conversations", sid, "Webhooks", row["sid"])
-        return 200, webhooks.scoped_view(row, self.views.account_sid, sid, url)
+        return 200, webhooks.scoped_view(row, self.views.account_sid, sid, url, self.views.chat)
 
     # The account: configuration, conversations created with participants, push credentials
     # (each family's rules and view in its own module).
@@ -515,7 +592,7 @@ class Engine:
             row = credentials.create(self.store, p, self.service.make_sid("CR"),
                                      self.service.clock())
             return 201, credentials.view(row, self.views)
-        return self._page(p, ("Credentials",), "credentials", "credentials", "", 50, [],
+        return page(self.views, p, ("Credentials",), "credentials", "credentials", "", 50, [],
                           lambda after, n: credentials.page(self.store, _int_key(after, 0), n),
                           lambda row: credentials.view(row, self.views), lambda row: row["id"])
 
@@ -536,7 +613,8 @@ class Engine:
             row = addresses.create(self.store, p, p.lists, self.service.clock())
             return 201, self._address_view(row)
         filters = [("Type", p["Type"])] if "Type" in p else []
-        return self._page(
+        return page(
+            self.views,
             p, ("Configuration", "Addresses"), "address_configurations", "addresses",
             p.get("Type", ""), 50, filters,
             lambda after, n: addresses.page(self.store, p.get("Type"), _int_key(after, 0), n),
@@ -563,7 +641,8 @@ class Engine:
         message = self.service.message(conversation, ids[1])
         sid = conversation["sid"]
         segments = ("Conversations", sid, "Messages", message["sid"], "Receipts")
-        return self._page(
+        return page(
+            self.views,
             p, segments, "delivery_receipts", "receipts", message["sid"], 50, [],
             lambda after, n: phones.receipts_page(self.store, message["id"],
                                                   _int_key(after, 0), n),
@@ -581,87 +660,7 @@ class Engine:
         url = self.views.url("Conversations", conversation_sid, "Messages", message_sid,
                              "Receipts", row["sid"])
         return phones.receipt_view(row, self.views.account_sid, conversation_sid, message_sid,
-                                   url)
-
-    def _page(self, p: dict[str, str], segments: tuple[str, ...], key: str, kind: str, owner: str,
-              max_size: int, filters: list[tuple[str, str]],
-              fetch: Callable[[str | None, int], list[Row]], view: Callable[[Row], Resource],
-              key_of: Callable[[Row], Any], *, order: str = "asc") -> tuple[int, Resource]:
-        """One page of a list, keyset-paged: the token carries the last key seen."""
-        size = min(_positive(p.get("PageSize", "50"), "PageSize", 1), max_size)
-        page = _positive(p.get("Page", "0"), "Page", 0)
-        after = decode_token(p["PageToken"], kind, owner, order) if "PageToken" in p else None
-        rows = fetch(after, size + 1)
-        more = len(rows) > size
-        rows = rows[:size]
-        base = self.views.url(*segments)
-
-        def page_url(number: int, token: str | None) -> str:
-            pairs = [*filters, ("PageSize", str(size)), ("Page", str(number))]
-            if token is not None:
-                pairs.append(("PageToken", token))
-            return f"{base}?{urlencode(pairs)}"
-
-        next_url = None
-        if more:
-            next_url = page_url(page + 1, encode_token(kind, owner, order, key_of(rows[-1])))
-        return 200, {
-            key: [view(row) for row in rows],
-            "meta": {
-                "page": page,
-                "page_size": size,
-                "first_page_url": page_url(0, None),
-                "previous_page_url": None,
-                "url": page_url(page, p.get("PageToken")),
-                "next_page_url": next_url,
-                "key": key,
-            },
-        }
-
-
-def encode_token(kind: str, owner: str, order: str, key: Any) -> str:
-    raw = f"{kind}|{owner}|{order}|{key}".encode()
-    return "PT" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_token(token: str, kind: str, owner: str, order: str) -> str:
-    """The last key of the previous page; a token from another list is refused (21481)."""
-    try:
-        if not token.startswith("PT"):
-            raise ValueError
-        data = token[2:]
-        raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)).decode()
-        token_kind, rest = raw.split("|", 1)
-        token_owner, token_order, key = rest.rsplit("|", 2)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise EngineError(400, 21481, "Invalid PageToken") from None
-    if (token_kind, token_owner, token_order) != (kind, owner, order):
-        raise EngineError(400, 21481, "Invalid PageToken")
-    return key
-
-
-def _int_key(key: str | None, default: int) -> int:
-    if key is None:
-        return default
-    try:
-        return integer(key, "PageToken", -INT64_MAX - 1)
-    except EngineError:
-        raise EngineError(400, 21481, "Invalid PageToken") from None
-
-
-def _positive(value: str, name: str, minimum: int) -> int:
-    try:
-        return integer(value, name, minimum)
-    except EngineError:
-        raise EngineError(400, 20422, f"Invalid parameter: {name} must be an integer from "
-                          f"{minimum} to {INT64_MAX}") from None
-
-
-class Params(dict[str, str]):
-    """The request's parameters, the last value of each; `lists` has every value of the
-    repeated ones (Twilio's array parameters: `Filters=a&Filters=b`)."""
-
-    lists: dict[str, list[str]]
+                                   url, self.views.chat)
 
 
 def _webhooks_enabled(headers: dict[str, str]) -> bool:
@@ -670,28 +669,3 @@ def _webhooks_enabled(headers: dict[str, str]) -> bool:
             return value.strip().lower() == "true"
     return False
 
-
-def _parameters(query: str, body: bytes, allowed: set[str]) -> Params:
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
-        if body:
-            pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        raise EngineError(400, 20422, "Malformed request: parameters are not valid "
-                          "application/x-www-form-urlencoded UTF-8") from None
-    unknown = sorted({name for name, _ in pairs} - allowed)
-    if unknown:
-        raise EngineError(400, 20001, f"Unknown parameters: {', '.join(unknown)}")
-    params = Params(pairs)
-    params.lists = {}
-    for name, value in pairs:
-        params.lists.setdefault(name, []).append(value)
-    return params
-
-
-def _kw(params: dict[str, str]) -> dict[str, str]:
-    return {snake(name): value for name, value in params.items()}
-
-
-def _dump(payload: Resource) -> bytes:
-    return dump(payload)

@@ -55,7 +55,9 @@ class Tally:
 
 
 def implemented_operations(schema: Any) -> list[Any]:
-    """The spec's operations that the engine routes: the rest answer 404 by design."""
+    """The spec's operations, but those under `/v1/Services/{ChatServiceSid}/`: a named
+    service's paths run the very same routes as their `/v1/` form (engine/services.py), so
+    they are fuzzed once, in that form."""
     from convo_cli.engine.wire import PARAMETERS
 
     found = []
@@ -113,7 +115,9 @@ class Seed:
                 "Target": "webhook", "Configuration.Url": "http://127.0.0.1:9/",
                 "Configuration.Filters": "onMessageAdded"})["sid"]
             credential = self._post("/v1/Credentials", {"Type": "fcm", "Secret": name})["sid"]
-            self.sids = {"Conversations": conversation, "Participants": participant,
+            service = self._post("/v1/Services", {"FriendlyName": name})["sid"]
+            self.sids = {"Services": service, "Conversations": conversation,
+                         "Participants": participant,
                          "Messages": message, "Users": user, "Roles": role,
                          "Webhooks": webhook, "Credentials": credential, "Receipts": receipt,
                          "Addresses": address}
