@@ -21,7 +21,7 @@ from convo_cli.main import run
 from convo_cli.render.streams import IOStreams
 
 SERVICE_SID = re.compile(r"IS[0-9a-f]{32}")
-MISSING = "IS" + "0" * 32
+MISSING = "IS" + "0123456789abcdef" * 2
 
 
 @dataclass
