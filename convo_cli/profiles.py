@@ -329,7 +329,11 @@ def set_service(name: str, service_sid: str | None, env: Mapping[str, str]) -> N
         stored = ProfileConfig(LOCAL, "local")
     if stored is None:
         raise UsageError(f"no profile {name!r} to act on; see: convo profiles")
-    cfg.save_config(cfg.with_profile(config, stored._replace(service_sid=service_sid)), env)
+    updated = stored._replace(service_sid=service_sid)
+    if updated == ProfileConfig(LOCAL, "local"):  # the built-in profile as it was: no entry
+        cfg.save_config(cfg.without_profile(config, LOCAL)._replace(active=config.active), env)
+    else:
+        cfg.save_config(cfg.with_profile(config, updated), env)
 
 
 def remove(name: str, env: Mapping[str, str], *, backend: Any = None) -> None:

@@ -19,6 +19,7 @@ from convo_cli.api import Client
 from convo_cli.engine.inprocess import InProcessTransport
 from convo_cli.main import run
 from convo_cli.render.streams import IOStreams
+from test_services_scope import tab
 
 SERVICE_SID = re.compile(r"IS[0-9a-f]{32}")
 MISSING = "IS" + "0123456789abcdef" * 2
@@ -107,6 +108,9 @@ def test_create_prints_the_new_service_and_the_listing_marks_default_and_in_use(
     assert next(s for s in listed if s["sid"] == as_json["sid"]) == as_json
     scoped = {row[0]: row for row in back("--service", sid, "services").rows()}
     assert (scoped[sid][4], scoped[default][4]) == ("true", "false")
+    # What a TAB offers after --service: the services last listed.
+    offered = tab(f"convo --profile {back.profile} --service IS").split()
+    assert {sid, default, as_json["sid"]} <= set(offered)
 
 
 def test_create_refuses_a_blank_or_overlong_name_before_sending(back):
@@ -184,6 +188,8 @@ def test_use_makes_a_service_the_profiles_and_default_goes_back(back, tmp_path):
                               "Conversation Service.\n")
     assert back("whoami", "--json").json()["service_sid"] is None
     assert back("show", room).code == 1
+    if back.profile == "local":  # the built-in profile is left as it was: not stored
+        assert "[profiles" not in (tmp_path / "config" / "config.toml").read_text()
 
 
 def test_use_refuses_a_service_that_does_not_exist_and_changes_nothing(back):
