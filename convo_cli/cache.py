@@ -3,10 +3,10 @@ that a TAB can offer them without the network, the engine's database or the keyr
 
 One small JSON file per profile, `names/<profile>.json` under the platformdirs user cache
 dir (`$CONVO_CACHE_DIR` overrides), mode 0600 in a 0700 directory; and one per profile and
-Conversation Service in use, `names/<profile>@IS….json`, since each service has
-conversations of its own. It holds SIDs and unique
-names only: no secret, no message text. Entries are kept most recently seen last, at most
-`MAX_ENTRIES` of them.
+Conversation Service named, `names/<profile>@IS….json`, since each service has
+conversations of its own. It holds SIDs and unique names only: no secret, no message text.
+Entries are kept most recently seen last, at most `MAX_ENTRIES` of them. Beside it,
+`services/<profile>.json` holds the services `convo services` last listed.
 
 `Recorder` keeps it fresh from one place: the factory wraps every client's transport in
 one, and it watches the responses go by (a conversation created, fetched, listed, deleted
