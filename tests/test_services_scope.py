@@ -251,3 +251,18 @@ def test_chat_in_a_missing_service_says_so_before_taking_the_screen():
     assert (code, io.err()) == (1, f"convo: error: no Conversation Service {IS_A} on this "
                                    "account (see: convo services)\n")
     assert far.paths == [f"GET /v1/Services/{IS_A}"]
+
+
+def test_zsh_and_fish_show_a_plain_friendly_name_beside_the_sid_and_no_other():
+    write_services(services_file(os.environ, "local"),
+                   {IS_A: "Support (EU)", IS_B: "bad\x1b]52;c;eA==\x07name"})
+    line = "convo --service IS"
+    zsh = subprocess.run([sys.executable, "-m", "convo_cli"], capture_output=True, text=True,
+                         env={**os.environ, "_CONVO_COMPLETE": "complete_zsh",
+                              "_TYPER_COMPLETE_ARGS": line}, timeout=60).stdout
+    assert f'"{IS_A}":"Support (EU)"' in zsh and f'"{IS_B}"' in zsh and "\x1b" not in zsh
+    fish = subprocess.run([sys.executable, "-m", "convo_cli"], capture_output=True, text=True,
+                          env={**os.environ, "_CONVO_COMPLETE": "complete_fish",
+                               "_TYPER_COMPLETE_ARGS": line,
+                               "_TYPER_COMPLETE_FISH_ACTION": "get-args"}, timeout=60).stdout
+    assert fish.splitlines() == [f"{IS_A}\tSupport (EU)", IS_B]
