@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from convo_cli.completion import complete_profile
+from convo_cli.completion import complete_profile, complete_service
 from convo_cli.factory import Factory
 
 # Which module registers each command. Building every command's Click parameters costs
@@ -31,8 +31,9 @@ COMMANDS = {
     "serve": "serve",
     "events": "events",
     "inbound": "phones", "outbox": "phones",
+    "services": "services",
 }
-GLOBAL_OPTIONS_WITH_VALUES = ("--profile", "--identity")
+GLOBAL_OPTIONS_WITH_VALUES = ("--profile", "--identity", "--service")
 HELP_OPTIONS = ("-h", "--help")
 VERSION = "--version"  # command_in's answer for `convo --version`: no command to build
 
@@ -78,6 +79,10 @@ def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
         identity: Annotated[str | None, typer.Option(
             "--identity", help="Act as this identity (default: $CONVO_IDENTITY, the "
             "profile's, or your login name).")] = None,
+        service: Annotated[str | None, typer.Option(
+            "--service", metavar="IS…", help="Work in this Conversation Service (default: "
+            "$CONVO_SERVICE, the profile's, or the account's default service).",
+            autocompletion=complete_service)] = None,
         debug: Annotated[bool, typer.Option(
             "--debug", help="Show HTTP requests (credentials redacted) and tracebacks.")] = False,
         version: Annotated[bool, typer.Option(
@@ -89,7 +94,12 @@ def build_app(argv: Sequence[str] | None = None) -> typer.Typer:
             from convo_cli.profiles import check_identity
 
             check_identity(identity, "--identity")
+        if service is not None:
+            from convo_cli.profiles import check_service
+
+            check_service(service, "--service")
         deps.profile_name, deps.identity_flag = profile, identity
+        deps.service_flag = service
         deps.debug = deps.debug or debug
 
     wanted = command_in(argv) if argv is not None else None

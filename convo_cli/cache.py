@@ -2,9 +2,11 @@
 that a TAB can offer them without the network, the engine's database or the keyring.
 
 One small JSON file per profile, `names/<profile>.json` under the platformdirs user cache
-dir (`$CONVO_CACHE_DIR` overrides), mode 0600 in a 0700 directory. It holds SIDs and unique
-names only: no secret, no message text. Entries are kept most recently seen last, at most
-`MAX_ENTRIES` of them.
+dir (`$CONVO_CACHE_DIR` overrides), mode 0600 in a 0700 directory; and one per profile and
+Conversation Service named, `names/<profile>@IS….json`, since each service has
+conversations of its own. It holds SIDs and unique names only: no secret, no message text.
+Entries are kept most recently seen last, at most `MAX_ENTRIES` of them. Beside it,
+`services/<profile>.json` holds the services `convo services` last listed.
 
 `Recorder` keeps it fresh from one place: the factory wraps every client's transport in
 one, and it watches the responses go by (a conversation created, fetched, listed, deleted
@@ -46,9 +48,11 @@ def cache_dir(env: Mapping[str, str]) -> Path:
     return Path(user_cache_dir("convo", appauthor=False))
 
 
-def names_file(env: Mapping[str, str], profile: str) -> Path:
-    # Quoted, since the implicit profile's name "(environment)" is not a plain word.
-    return cache_dir(env) / "names" / f"{quote(profile, safe='')}.json"
+def names_file(env: Mapping[str, str], profile: str, *, service: str | None = None) -> Path:
+    # Quoted, since the implicit profile's name "(environment)" is not a plain word; a
+    # profile name never holds "@".
+    scope = quote(profile, safe="") + (f"@{quote(service, safe='')}" if service else "")
+    return cache_dir(env) / "names" / f"{scope}.json"
 
 
 def completion_profile(flag: str | None, env: Mapping[str, str]) -> str:
@@ -71,6 +75,23 @@ def completion_profile(flag: str | None, env: Mapping[str, str]) -> str:
         return LOCAL
 
 
+def completion_service(profile: str, flag: str | None, env: Mapping[str, str]) -> str | None:
+    """The Conversation Service the command being typed would work in (`--service` >
+    `CONVO_SERVICE` > the profile's), worked out without failing: a bad config file or a
+    malformed SID only means none."""
+    from convo_cli.config import ConfigError, load_config
+    from convo_cli.profiles import SERVICE_SID
+
+    service = flag or env.get("CONVO_SERVICE")
+    if not service:
+        try:
+            stored = load_config(env).profiles.get(profile)
+        except ConfigError:
+            stored = None
+        service = stored.service_sid if stored else None
+    return service if service and SERVICE_SID.fullmatch(service) else None
+
+
 def read_names(path: Path) -> Names:
     try:
         document = json.loads(path.read_bytes())
@@ -84,7 +105,11 @@ def write_names(path: Path, names: Names) -> None:
     """Replace the file atomically (a reader sees the old one or the new one). No fsync:
     after a crash an old or missing cache only means fewer names on a TAB."""
     kept = list(names.items())[-MAX_ENTRIES:]
-    data = json.dumps({"conversations": kept}, ensure_ascii=False).encode()
+    _write_json(path, {"conversations": kept})
+
+
+def _write_json(path: Path, document: object) -> None:
+    data = json.dumps(document, ensure_ascii=False).encode()
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         if not path.parent.is_dir():
@@ -97,6 +122,26 @@ def write_names(path: Path, names: Names) -> None:
             os.unlink(temp)
         except OSError:
             pass
+
+
+# The Conversation Services an account has, as `convo services` last listed them (it
+# rewrites the file; `services create` and `delete` amend it): what `--service <TAB>` offers.
+
+def services_file(env: Mapping[str, str], profile: str) -> Path:
+    return cache_dir(env) / "services" / f"{quote(profile, safe='')}.json"
+
+
+def read_services(path: Path) -> Names:
+    """Service SID -> friendly name."""
+    try:
+        return {str(sid): None if name is None else str(name)
+                for sid, name in json.loads(path.read_bytes())["services"]}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+
+
+def write_services(path: Path, services: Names) -> None:
+    _write_json(path, {"services": list(services.items())[-MAX_ENTRIES:]})
 
 
 class Recorder:

@@ -32,6 +32,7 @@ PROG = "convo"
 # Names from the service are untrusted, and zsh evals what a TAB prints: offer only names
 # made of these characters (others can still be typed).
 OFFERABLE = re.compile(r"[\w.,@+=%:/-]+")
+HELP_TEXT = re.compile(r"[\w .,@+=%:/()'-]{1,80}")
 
 
 class Shell(str, Enum):
@@ -121,17 +122,32 @@ def answer(instruction: str, obj: Any, stdout: Any) -> int:
 def complete_conversation(ctx: typer.Context, incomplete: str) -> list[str]:
     """Unique names, and the SIDs of conversations without one (every SID once the word
     typed starts with CH), from the name cache of the profile the command would use."""
-    from convo_cli.cache import completion_profile, names_file, read_names
+    from convo_cli.cache import completion_profile, completion_service, names_file, read_names
 
     env = _env(ctx)
-    profile = completion_profile(ctx.find_root().params.get("profile"), env)
+    params = ctx.find_root().params
+    profile = completion_profile(params.get("profile"), env)
+    service = completion_service(profile, params.get("service"), env)
     offered = set()
-    for sid, name in read_names(names_file(env, profile)).items():
+    for sid, name in read_names(names_file(env, profile, service=service)).items():
         if name:
             offered.add(name)
         if not name or incomplete.startswith("CH"):
             offered.add(sid)
     return _matching(offered, incomplete)
+
+
+def complete_service(ctx: typer.Context, incomplete: str) -> list[tuple[str, str] | str]:
+    """The Conversation Services `convo services` last listed for the profile the command
+    would use (their SIDs, with their friendly names as help where the shell shows it)."""
+    from convo_cli.cache import completion_profile, read_services, services_file
+
+    env = _env(ctx)
+    profile = completion_profile(ctx.find_root().params.get("profile"), env)
+    services = read_services(services_file(env, profile))
+    # A friendly name is untrusted: shown as help (zsh, fish) only when plainly printable.
+    return [(sid, name) if name and HELP_TEXT.fullmatch(name) else sid
+            for sid in _matching(set(services), incomplete) for name in [services[sid]]]
 
 
 def complete_profile(ctx: typer.Context, incomplete: str) -> list[str]:

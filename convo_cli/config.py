@@ -41,7 +41,7 @@ class ProfileConfig(NamedTuple):
     account_sid: str | None = None  # AC…, server and twilio
     api_key: str | None = None  # SK…, twilio: authenticate with an API key instead
     identity: str | None = None
-    service_sid: str | None = None  # IS…, twilio: paths become /v1/Services/{IS}/…
+    service_sid: str | None = None  # IS…, any kind: paths become /v1/Services/{IS}/…
     insecure_storage: bool = False  # the secret is in a 0600 file, not the keyring
 
     @property

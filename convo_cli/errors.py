@@ -40,7 +40,7 @@ def describe(error: BaseException) -> tuple[str, ExitCode]:
 
 
 def _describe(error: BaseException) -> tuple[str, ExitCode]:
-    from convo_cli.api.errors import ApiError, TransportError
+    from convo_cli.api.errors import ApiError, ServiceNotFoundError, TransportError
 
     if isinstance(error, ConvoError):
         return str(error), error.exit_code
@@ -49,7 +49,7 @@ def _describe(error: BaseException) -> tuple[str, ExitCode]:
         if error.status in (401, 403) and error.code != 20403 or error.code == 20003:
             return str(error), ExitCode.AUTH
         return str(error), ExitCode.FAILURE
-    if isinstance(error, TransportError):
+    if isinstance(error, (TransportError, ServiceNotFoundError)):
         return str(error), ExitCode.FAILURE
     exit_code = getattr(error, "exit_code", None)
     if exit_code is not None and hasattr(error, "format_message"):

@@ -44,6 +44,7 @@ class Factory:
         self.env: Mapping[str, str] = dict(os.environ) if env is None else env
         self.profile_name: str | None = None  # --profile
         self.identity_flag: str | None = None  # --identity
+        self.service_flag: str | None = None  # --service
         self.debug = debug
         # An httpx transport for the network profiles; tests inject one that records.
         self.http_transport = http_transport
@@ -51,12 +52,14 @@ class Factory:
         self._client: Client | None = None
 
     def profile(self) -> Resolved:
-        """`--profile` > `CONVO_PROFILE` > `TWILIO_*` > the active profile > `local`."""
+        """`--profile` > `CONVO_PROFILE` > `TWILIO_*` > the active profile > `local`; its
+        service: `--service` > `CONVO_SERVICE` > the profile's."""
         if self._profile is None:
             from convo_cli.profiles import resolve
 
             self._profile = resolve(self.env, profile_flag=self.profile_name,
-                                    identity_flag=self.identity_flag)
+                                    identity_flag=self.identity_flag,
+                                    service_flag=self.service_flag)
         return self._profile
 
     def identity(self) -> str:
@@ -80,7 +83,9 @@ class Factory:
             transport = make_transport(profile, secret, http_transport=self.http_transport,
                                        debug=self._debug_line if self.debug else None)
             # Every response goes past the name cache, which shell completion reads.
-            recorder = Recorder(transport, names_file(self.env, profile.name),
+            # Conversations differ per service: so do the names a TAB offers.
+            recorder = Recorder(transport, names_file(self.env, profile.name,
+                                                      service=profile.service_sid),
                                 identity=profile.identity)
             self._client = Client(recorder, service_sid=profile.service_sid)
         return self._client

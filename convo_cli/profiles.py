@@ -4,6 +4,8 @@ profile operations the commands perform (login, logout, use, remove).
 Profile: `--profile` > `CONVO_PROFILE` > the `TWILIO_*` environment variables (an implicit
 Twilio profile, as twilio-cli) > the active profile > `local`.
 Identity: `--identity` > `CONVO_IDENTITY` > the profile's > the login name (`local` only).
+Conversation Service: `--service` > `CONVO_SERVICE` > the profile's > none (the account's
+default service, `/v1/Conversations…`); an empty `CONVO_SERVICE` is unset, as for the identity.
 Nothing here reads a secret: resolving is cheap (no keyring import); the secret is read by
 `secret_for` only when a request is about to be sent.
 """
@@ -21,6 +23,7 @@ from convo_cli.errors import UsageError
 from convo_cli.limits import NAME_LIMIT
 
 ENV_PROFILE = "(environment)"  # the implicit TWILIO_* profile; not a valid profile name
+ENV_NOT_STORED = "the TWILIO_* environment's profile is not stored: {instead} instead"
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 API_KEY_SID = re.compile(r"SK[0-9a-fA-F]{32}")
 SERVICE_SID = re.compile(r"IS[0-9a-fA-F]{32}")
@@ -47,11 +50,18 @@ class Resolved(NamedTuple):
     identity_source: str | None  # "--identity" | "CONVO_IDENTITY" | "profile" | "login name"
     secret_source: str | None  # ENVIRONMENT | KEYRING | INSECURE_FILE; None for local
     stored: ProfileConfig | None  # the configured profile, None for implicit ones
+    service_source: str | None = None  # "--service" | "CONVO_SERVICE" | "profile"
 
 
 def resolve(env: Mapping[str, str], *, profile_flag: str | None = None,
-            identity_flag: str | None = None, config: Config | None = None) -> Resolved:
-    """The profile and identity for one call (no secret is read)."""
+            identity_flag: str | None = None, service_flag: str | None = None,
+            config: Config | None = None) -> Resolved:
+    """The profile, identity and service for one call (no secret is read)."""
+    return _with_service(_resolve(env, profile_flag, identity_flag, config), env, service_flag)
+
+
+def _resolve(env: Mapping[str, str], profile_flag: str | None, identity_flag: str | None,
+             config: Config | None) -> Resolved:
     if profile_flag:
         chosen, selected_by = profile_flag, FROM_FLAG
     elif env.get("CONVO_PROFILE"):
@@ -77,7 +87,8 @@ def _from_stored(name: str, stored: ProfileConfig | None, selected_by: str,
     if stored is None or stored.kind == "local":
         db = cfg.data_dir(env) / ("local.db" if name == LOCAL else f"{name}.db")
         return Resolved(name, "local", stored.identity if stored else None, str(db), None,
-                        None, None, None, selected_by, None, None, stored)
+                        None, None, stored.service_sid if stored else None, selected_by, None,
+                        None, stored)
     base_url = TWILIO_BASE_URL if stored.kind == "twilio" else stored.base_url
     secret_source = INSECURE_FILE if stored.insecure_storage else KEYRING
     if _env_secret(env, stored.account_sid, stored.api_key) is not None:
@@ -141,6 +152,29 @@ def _with_identity(profile: Resolved, env: Mapping[str, str],
     return profile._replace(identity=None, identity_source=None)
 
 
+def _with_service(profile: Resolved, env: Mapping[str, str],
+                  service_flag: str | None) -> Resolved:
+    if service_flag is not None:  # given, even empty: a mistake to report
+        check_service(service_flag, "--service")
+    for value, source, what in (
+            (service_flag, "--service", "--service"),
+            (env.get("CONVO_SERVICE"), "CONVO_SERVICE", "CONVO_SERVICE"),
+            (profile.service_sid, "profile", f"the service of profile {profile.name!r}")):
+        if value:  # an empty CONVO_SERVICE is unset, as shells use it
+            return profile._replace(service_sid=check_service(value, what),
+                                    service_source=source)
+    return profile._replace(service_sid=None, service_source=None)
+
+
+def check_service(value: str, what: str) -> str:
+    """A Conversation Service SID as given (`--service`, CONVO_SERVICE, a profile's): checked
+    here, since in a path a typo would only come back as a puzzling 404."""
+    if not SERVICE_SID.fullmatch(value):
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise UsageError(f"{what} must be IS followed by 32 hex digits, not {shown!r}")
+    return value
+
+
 def check_identity(value: str, what: str) -> str:
     """An identity as given (`--identity`, CONVO_IDENTITY, a profile's, `add IDENTITY`):
     a blank one would be stored as a name nobody can see or type."""
@@ -196,6 +230,7 @@ def whoami(profile: Resolved, env: Mapping[str, str], *, backend: Any = None) ->
         "base_url": profile.base_url or "convo://local", "identity": profile.identity,
         "identity_source": profile.identity_source, "account_sid": profile.account_sid,
         "username": profile.username, "service_sid": profile.service_sid,
+        "service_source": profile.service_source,
         "secret_source": profile.secret_source, "secret_stored": None,
     }
     if profile.kind == "local":
@@ -228,8 +263,8 @@ def build_profile(name: str, *, kind: str, account_sid: str, base_url: str | Non
         raise UsageError("--account-sid must be AC followed by 32 hex digits")
     if api_key is not None and not API_KEY_SID.fullmatch(api_key):
         raise UsageError("--api-key must be SK followed by 32 hex digits")
-    if service_sid is not None and not SERVICE_SID.fullmatch(service_sid):
-        raise UsageError("--service-sid must be IS followed by 32 hex digits")
+    if service_sid is not None:
+        check_service(service_sid, "--service")
     if identity is not None:
         check_identity(identity, "--identity")
     if kind == "server":
@@ -281,6 +316,24 @@ def use(name: str, env: Mapping[str, str]) -> None:
     if name != LOCAL:
         _existing(name, env, config)
     cfg.save_config(cfg.with_active(config, name), env)
+
+
+def set_service(name: str, service_sid: str | None, env: Mapping[str, str]) -> None:
+    """Make `service_sid` (None: the account's default) the profile's Conversation Service;
+    the built-in `local` profile included, which is stored then with just that."""
+    if name == ENV_PROFILE:
+        raise UsageError(ENV_NOT_STORED.format(instead="set CONVO_SERVICE"))
+    config = cfg.load_config(env)
+    stored = config.profiles.get(name)
+    if stored is None and name == LOCAL:
+        stored = ProfileConfig(LOCAL, "local")
+    if stored is None:
+        raise UsageError(f"no profile {name!r} to act on; see: convo profiles")
+    updated = stored._replace(service_sid=service_sid)
+    if updated == ProfileConfig(LOCAL, "local"):  # the built-in profile as it was: no entry
+        cfg.save_config(cfg.without_profile(config, LOCAL)._replace(active=config.active), env)
+    else:
+        cfg.save_config(cfg.with_profile(config, updated), env)
 
 
 def remove(name: str, env: Mapping[str, str], *, backend: Any = None) -> None:

@@ -131,7 +131,7 @@ def test_environment_credentials_come_first_and_whoami_says_so(tmp_path):
     assert who.json() == {
         "profile": "(environment)", "kind": "twilio", "selected_by": "TWILIO_* environment",
         "base_url": TWILIO, "identity": "ci-bot", "identity_source": "CONVO_IDENTITY",
-        "account_sid": AC, "username": AC, "service_sid": None,
+        "account_sid": AC, "username": AC, "service_sid": None, "service_source": None,
         "secret_source": "environment", "secret_stored": True}
     twilio = FakeTwilio()
     listed = convo("list", http_transport=twilio.transport, **env)
@@ -213,11 +213,12 @@ def test_profiles_list_use_and_remove(real_keyring):
                  "--account-sid", AC, "--identity", "carol", "--no-verify",
                  stdin=TOKEN).code == 0
     listed = convo("profiles")
-    assert listed.rows() == [["false", "local", "local", "", "", ""],
-                             ["true", "team", "server", "http://127.0.0.1:8080", AC, "carol"]]
+    assert listed.rows() == [["false", "local", "local", "", "", "", ""],
+                             ["true", "team", "server", "http://127.0.0.1:8080", AC, "carol",
+                              ""]]
     assert convo("profiles", "--json").json()[1] == {
         "name": "team", "active": True, "kind": "server", "base_url": "http://127.0.0.1:8080",
-        "account_sid": AC, "api_key": None, "identity": "carol"}
+        "account_sid": AC, "api_key": None, "identity": "carol", "service_sid": None}
     used = convo("profiles", "use", "local")
     assert (used.code, used.err) == (0, "Active profile: local.\n")
     assert convo("whoami").rows()[0] == ["profile", "local"]

@@ -144,7 +144,7 @@ def test_local_can_carry_an_identity_and_other_local_profiles_their_own_database
     (dict(name="a b", kind="twilio", account_sid=AC), "invalid profile name"),
     (dict(name="t", kind="twilio", account_sid="AC12"), "--account-sid must be AC"),
     (dict(name="t", kind="twilio", account_sid=AC, api_key="SK1"), "--api-key must be SK"),
-    (dict(name="t", kind="twilio", account_sid=AC, service_sid="MG1"), "--service-sid must be IS"),
+    (dict(name="t", kind="twilio", account_sid=AC, service_sid="MG1"), "--service must be IS"),
     (dict(name="t", kind="server", account_sid=AC, base_url="ftp://x"), "--server must be"),
     (dict(name="t", kind="server", account_sid=AC, base_url="http://h/v1"), "--server must be"),
     (dict(name="t", kind="local", account_sid=AC), "not 'local'"),
@@ -183,7 +183,7 @@ def test_login_use_whoami_logout_remove_on_a_real_keyring(real_keyring, tmp_path
     assert record == {
         "profile": "team", "kind": "server", "selected_by": "active profile",
         "base_url": "http://127.0.0.1:8080", "identity": "carol", "identity_source": "profile",
-        "account_sid": AC, "username": AC, "service_sid": None,
+        "account_sid": AC, "username": AC, "service_sid": None, "service_source": None,
         "secret_source": "keyring", "secret_stored": True}
     assert files_containing(TOKEN, tmp_path / "config", tmp_path / "data", tmp_path / "home") \
         == []

@@ -213,7 +213,7 @@ def option_names(path: tuple[str, ...]) -> list[str]:
     for name in path:
         command = command.commands[name]  # type: ignore[attr-defined]
     return [opt for param in command.params for opt in (*param.opts, *param.secondary_opts)
-            if opt.startswith("-")]
+            if opt.startswith("-") and not getattr(param, "hidden", False)]  # a former name
 
 
 @pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "convo")

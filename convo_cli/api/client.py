@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from convo_cli.api.errors import ApiError
+from convo_cli.api.errors import ApiError, ServiceNotFoundError
 from convo_cli.api.models import (Conversation, Message, Participant, ParticipantConversation,
                                   User, UserConversation)
 from convo_cli.api.paging import Page, iterate_items, iterate_pages
@@ -31,8 +31,10 @@ def form(**fields: str | None) -> Pairs:
 class Client:
     def __init__(self, transport: Transport, *, service_sid: str | None = None) -> None:
         self.transport = transport
-        # A Twilio profile may name a Conversation Service: its paths are /v1/Services/{IS}/…
+        # A profile may name a Conversation Service: its paths are /v1/Services/{IS}/…
+        self.service_sid = service_sid
         self._root = f"/v1/Services/{quote(service_sid, safe='')}" if service_sid else "/v1"
+        self._service_exists: bool | None = None  # asked after the first 404, if ever
 
     @property
     def seeks_message_index(self) -> bool:
@@ -57,8 +59,22 @@ class Client:
         except ValueError:
             payload = None
         if response.status >= 400:
+            if response.status == 404 and path.startswith(self._root + "/"):
+                self.check_service()  # was it the service that is missing?
             raise ApiError.from_response(response.status, payload, method=method, path=path)
         return payload
+
+    def check_service(self) -> None:
+        """ServiceNotFoundError when the client's service does not exist (asked once; called
+        after a 404 under its paths, and by whoever must know before starting)."""
+        if self.service_sid is None or self._service_exists:
+            return
+        if self._service_exists is None:
+            from convo_cli.api.services import service_exists
+
+            self._service_exists = service_exists(self.transport, self.service_sid)
+        if not self._service_exists:
+            raise ServiceNotFoundError(self.service_sid)
 
     def _get(self, request: Request) -> Any:
         return self.call("GET", request.path, params=request.params)

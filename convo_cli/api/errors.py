@@ -40,3 +40,14 @@ class TransportError(Exception):
     def __init__(self, message: str, *, url: str = "") -> None:
         super().__init__(message)
         self.url = url
+
+
+class ServiceNotFoundError(Exception):
+    """The Conversation Service a client is scoped to does not exist (or is not this
+    account's): every path under it answers 404, which would otherwise read as "conversation
+    not found" or "no conversations". Not an ApiError, so no handler takes it for one."""
+
+    def __init__(self, service_sid: str) -> None:
+        super().__init__(f"no Conversation Service {service_sid} on this account "
+                         "(see: convo services)")
+        self.service_sid = service_sid

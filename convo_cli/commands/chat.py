@@ -30,6 +30,8 @@ def run_chat(opts: ChatOptions, deps: Factory) -> None:
     # A wrong name is an error before the screen is taken over, as with every command.
     conversation = resolve_conversation(client, opts.conversation) \
         if opts.conversation is not None else None
+    if conversation is None:
+        client.check_service()  # a missing service: one line, before the screen is taken
     from convo_cli.chat.app import ChatApp
 
     app = ChatApp(client, me, conversation)

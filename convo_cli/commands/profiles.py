@@ -67,7 +67,8 @@ def run_login(opts: LoginOptions, deps: Factory) -> None:
             profile = profile._replace(account_sid=account_sid)
     where = profiles.login(profile, secret, deps.env, activate=True)
     place = "the OS keyring" if where == "keyring" else "an unencrypted file (--insecure-storage)"
-    deps.io.info(f"Logged in: profile {name!r} ({profile.kind}, {profile.username}); "
+    service = f", Conversation Service {profile.service_sid}" if profile.service_sid else ""
+    deps.io.info(f"Logged in: profile {name!r} ({profile.kind}, {profile.username}{service}); "
                  f"the secret is in {place}. {name!r} is now the active profile "
                  "(back to the built-in engine: convo profiles use local).")
 
@@ -96,7 +97,7 @@ def _verify(profile: ProfileConfig, secret: str, deps: Factory, *,
     With `learn`, also the account SID the server names (on its first Role)."""
     from convo_cli import profiles
     from convo_cli.api.client import Client
-    from convo_cli.api.errors import ApiError, TransportError
+    from convo_cli.api.errors import ApiError, ServiceNotFoundError, TransportError
     from convo_cli.api.http import TWILIO_BASE_URL, HttpTransport
 
     base_url = profile.base_url or TWILIO_BASE_URL
@@ -119,6 +120,8 @@ def _verify(profile: ProfileConfig, secret: str, deps: Factory, *,
                             f"{error.detail()}; nothing was stored") from None
         raise ConvoError(f"cannot verify the credentials: {error}; nothing was stored "
                          "(--no-verify stores them unchecked)") from None
+    except ServiceNotFoundError as error:
+        raise ConvoError(f"{error}; nothing was stored") from None
     except TransportError as error:  # unreachable: its text names the URL
         raise ConvoError(f"{error}; nothing was stored (--no-verify stores the credentials "
                          "unchecked)") from None
@@ -146,14 +149,17 @@ def run_profiles(as_json: bool, deps: Factory) -> None:
     records = [{"name": p.name, "active": active, "kind": p.kind,
                 "base_url": p.base_url or (profiles.TWILIO_BASE_URL if p.kind == "twilio"
                                            else None),
-                "account_sid": p.account_sid, "api_key": p.api_key, "identity": p.identity}
+                "account_sid": p.account_sid, "api_key": p.api_key, "identity": p.identity,
+                "service_sid": p.service_sid}
                for p, active in profiles.list_profiles(deps.env)]
     output = deps.output(as_json=as_json)
+    headers = ["active", "name", "kind", "base_url", "account_sid", "identity", "service_sid"]
     if output.mode == "terminal":
         for record in records:
             record["active"] = "*" if record["active"] else ""
-    output.records(["active", "name", "kind", "base_url", "account_sid", "identity"], records,
-                   empty="No profiles.")
+        if not any(record["service_sid"] for record in records):
+            headers.remove("service_sid")  # an empty column only takes room
+    output.records(headers, records, empty="No profiles.")
 
 
 def run_use(name: str, deps: Factory) -> None:
@@ -198,8 +204,10 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         identity: Annotated[str | None, typer.Option(
             "--identity", help="Who you are on this profile.", show_default=False)] = None,
         service_sid: Annotated[str | None, typer.Option(
-            "--service-sid", metavar="IS…", help="A Conversation Service (Twilio).",
-            show_default=False)] = None,
+            "--service", metavar="IS…", help="Work in this Conversation Service (default: "
+            "the account's default one).", show_default=False)] = None,
+        service_sid_alias: Annotated[str | None, typer.Option(
+            "--service-sid", hidden=True, show_default=False)] = None,  # its former name
         insecure_storage: Annotated[bool, typer.Option(
             "--insecure-storage", help="Keep the secret in a 0600 file, not the OS keyring.")]
         = False,
@@ -216,9 +224,14 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         $ convo login --profile team --server http://127.0.0.1:8080 --api-key SK… --identity alice
 
         $ printf %s "$TOKEN" | convo login --profile prod --twilio --account-sid AC…
+
+        $ convo login --profile support --twilio --account-sid AC… --service IS…
         """
+        if service_sid is not None and service_sid_alias is not None:
+            raise UsageError("give --service once (--service-sid is its former name)")
         run_login(LoginOptions(profile, twilio, server, account_sid, api_key, identity,
-                               service_sid, insecure_storage, verify), ctx.obj)
+                               service_sid if service_sid is not None else service_sid_alias,
+                               insecure_storage, verify), ctx.obj)
 
     @command(app, "logout", wanted)
     def logout(ctx: typer.Context, profile: ProfileOption = None) -> None:
