@@ -6,6 +6,7 @@ and a missing service named in one line."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -232,3 +233,35 @@ def test_delete_asks_on_a_terminal_needs_yes_in_a_pipe_and_forgets_the_service(b
     assert (again.code, again.err) == (
         1, f"convo: error: no Conversation Service {sid} on this account: nothing deleted "
            "(see: convo services)\n")
+
+
+def test_events_and_outbox_follow_the_service(back):
+    # A named service has its own outbox of webhook deliveries and its own phones' receipts.
+    service = back.create_service("hooks")
+    client = back.client(service)
+    try:
+        client.call("POST", f"/v1/Services/{service}/Configuration/Webhooks",
+                    body=(("PostWebhookUrl", "http://127.0.0.1:9/down"),
+                          ("Filters", "onMessageAdded")))
+    finally:
+        client.close()
+    name = f"desk-{back.tag}"
+    assert back("--service", service, "create", "--unique-name", name).code == 0
+    assert back("--service", service, "add-sms", name, "--address", "+15550001111",
+                "--proxy-address", "+15559992222").code == 0
+    refused = back("--service", service, "--identity", "ann", "send", name, "too soon")
+    assert refused.code == 2 and f"--service {service} --identity ann join {name}" in refused.err
+    assert back("--service", service, "--identity", "ann", "join", name).code == 0
+    sent = back("--service", service, "--identity", "ann", "send", name, "to the phone")
+    assert sent.code == 0, sent.err
+
+    def bodies(*argv: str, key: str) -> list[str]:
+        result = back(*argv, "--json")
+        assert result.code == 0, result.err
+        return [item[key] if key == "body" else item["params"].get("Body")
+                for item in map(json.loads, result.lines())]
+
+    assert bodies("--service", service, "outbox", key="body") == ["to the phone"]
+    assert "to the phone" not in bodies("outbox", key="body")
+    assert bodies("--service", service, "events", key="params") == ["to the phone"]
+    assert "to the phone" not in bodies("events", key="params")

@@ -59,10 +59,16 @@ class Client:
         except ValueError:
             payload = None
         if response.status >= 400:
-            if response.status == 404 and path.startswith(self._root + "/"):
+            if response.status == 404 and path.startswith(
+                    (self._root + "/", "/convo" + self._root + "/")):
                 self.check_service()  # was it the service that is missing?
             raise ApiError.from_response(response.status, payload, method=method, path=path)
         return payload
+
+    def extension(self, name: str) -> str:
+        """The path of a convo extension (`/convo/v1/…`: a convo engine's, not Twilio's),
+        in the client's service like its other paths."""
+        return f"/convo{self._root}/{name}"
 
     def check_service(self) -> None:
         """ServiceNotFoundError when the client's service does not exist (asked once; called

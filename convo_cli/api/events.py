@@ -1,5 +1,6 @@
 """The webhook deliveries of a convo engine (`/convo/v1/Events`, a convo extension: Twilio's
-REST API has no such log), read and followed."""
+REST API has no such log), read and followed; a named service's are its own
+(`/convo/v1/Services/{IS}/Events`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,12 @@ from typing import Any
 
 from convo_cli.api.client import Client
 
-PATH = "/convo/v1/Events"
 POLL = 0.5  # seconds between polls while following
 
 
 def recent(client: Client, limit: int) -> dict[str, list[dict[str, Any]]]:
     """What waits in the outbox and what was delivered or given up, newest first."""
-    found = client.call("GET", PATH, params=(("PageSize", str(limit)),))
+    found = client.call("GET", client.extension("Events"), params=(("PageSize", str(limit)),))
     return {"waiting": list(found.get("waiting", [])), "finished": list(found.get("finished", []))}
 
 
@@ -23,7 +23,8 @@ def follow(client: Client, after: int, *, sleep: Callable[[float], None] = time.
            ) -> Iterator[dict[str, Any]]:
     """Each delivery finished after id `after`, as it finishes, for ever."""
     while True:
-        found = client.call("GET", PATH, params=(("After", str(after)), ("PageSize", "200")))
+        found = client.call("GET", client.extension("Events"),
+                            params=(("After", str(after)), ("PageSize", "200")))
         items = found.get("finished", [])
         for item in items:
             after = max(after, int(item["id"]))

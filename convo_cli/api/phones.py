@@ -1,5 +1,6 @@
 """The phone side of a convo engine (`/convo/v1/Inbound`, `/convo/v1/Outbox`: convo
-extensions, not Twilio's API): a message as if a phone had sent it, and what phones got."""
+extensions, not Twilio's API): a message as if a phone had sent it (to the account: it finds
+the service its binding is in), and what phones got (from the client's service)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import Any
 from convo_cli.api.client import Client
 
 INBOUND = "/convo/v1/Inbound"
-OUTBOX = "/convo/v1/Outbox"
 POLL = 0.5  # seconds between polls while following
 
 
@@ -23,7 +23,7 @@ def inbound(client: Client, sender: str, proxy: str, body: str) -> dict[str, Any
 def received(client: Client, to: str | None, limit: int) -> list[dict[str, Any]]:
     """The last `limit` messages the phones (or the one phone `to`) received, oldest first."""
     params = [("PageSize", str(limit))] + ([("To", to)] if to else [])
-    return list(client.call("GET", OUTBOX, params=tuple(params)).get("received", []))
+    return list(client.call("GET", client.extension("Outbox"), params=tuple(params)).get("received", []))
 
 
 def follow(client: Client, to: str | None, after: int, *,
@@ -31,7 +31,7 @@ def follow(client: Client, to: str | None, after: int, *,
     """Each message received after id `after`, as it arrives, for ever."""
     while True:
         params = [("After", str(after)), ("PageSize", "200")] + ([("To", to)] if to else [])
-        items = client.call("GET", OUTBOX, params=tuple(params)).get("received", [])
+        items = client.call("GET", client.extension("Outbox"), params=tuple(params)).get("received", [])
         for item in items:
             after = max(after, int(item["id"]))
             yield item

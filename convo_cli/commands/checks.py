@@ -192,8 +192,10 @@ def require_participant(client: Client, key: str, identity: str, *,
 
 
 def join_command(key: str, identity: str, identity_source: str | None, *,
-                 profile_flag: str | None = None) -> str:
+                 profile_flag: str | None = None, service_flag: str | None = None) -> str:
     """`convo join KEY`, as this very call would have to run it."""
     where = f"--profile {shlex.quote(profile_flag)} " if profile_flag else ""
+    if service_flag:
+        where += f"--service {shlex.quote(service_flag)} "
     who = f"--identity {shlex.quote(identity)} " if identity_source == "--identity" else ""
     return f"convo {where}{who}join {shlex.quote(key)}"

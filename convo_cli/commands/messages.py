@@ -113,7 +113,7 @@ def run_send(opts: SendOptions, deps: Factory) -> None:
     # Refused locally, since the service stores a message from any author: a typo in
     # --identity would otherwise post as nobody.
     join = join_command(opts.conversation, me, deps.profile().identity_source,
-                        profile_flag=deps.profile_name)
+                        profile_flag=deps.profile_name, service_flag=deps.service_flag)
     participant = require_participant(client, opts.conversation, me, join=join)
     message = client.send_message(participant.conversation_sid, author=me, body=text)
     deps.output(as_json=opts.as_json).message(message, me=me)
