@@ -19,6 +19,7 @@ import base64
 import binascii
 import hmac
 import json
+import sqlite3
 import sys
 import time
 import traceback
@@ -70,6 +71,58 @@ class RateLimit:
         return count <= self.per_second
 
 
+class Writes:
+    """Group commit: the writes answered in one turn of the event loop share one SQLite
+    transaction, committed once at the start of the next, and none is answered before that
+    COMMIT has succeeded. Each request's changes are a savepoint within it (`Store.write`
+    nests), so a refused one undoes only its own. A COMMIT costs the same for one write as
+    for ten (it appends the changed pages to the WAL, and the pages a burst of messages
+    changes are mostly the same ones): under load this halves a write's SQLite time, and a
+    lone write waits one turn of the loop, microseconds, for it. Fewer pages appended also
+    means fewer of SQLite's checkpoints (every 1,000 pages, with two fsyncs, on this
+    thread): they were most of a COMMIT's mean cost and the cause of the p99."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.pending: asyncio.Future[None] | None = None
+        self.commits = 0
+
+    def join(self) -> asyncio.Future[None] | None:
+        """The COMMIT this request's write will wait for, beginning the transaction when
+        none is open; None when it cannot begin (another process holds the write lock, or
+        the file is read-only): the engine then answers as it does alone (503, 4xx)."""
+        if self.pending is None:
+            if self.store.db.in_transaction:  # not ours: leave it to the engine
+                return None
+            try:
+                self.store.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error:
+                return None
+            loop = asyncio.get_running_loop()
+            self.pending = loop.create_future()
+            loop.call_soon(self._commit)
+        return self.pending
+
+    async def settled(self) -> None:
+        """Until the open transaction (if any) is committed: a read sees committed data
+        only, so it never answers with a change that a failed COMMIT then undoes."""
+        if self.pending is not None:
+            await asyncio.wait([self.pending])
+
+    def _commit(self) -> None:
+        done, self.pending = self.pending, None
+        assert done is not None
+        try:
+            self.store.db.execute("COMMIT")
+        except sqlite3.Error as failure:
+            if self.store.db.in_transaction:
+                self.store.db.execute("ROLLBACK")
+            done.set_exception(failure)  # every write of the batch answers 500
+            return
+        self.commits += 1
+        done.set_result(None)
+
+
 class App:
     """The ASGI application: `App(engine, account_sid, auth_token, base_url=…)`.
 
@@ -93,6 +146,7 @@ class App:
         self.logins = LoginThrottle()
         self._log = log or sys.stderr.write
         self._second, self._stamp = -1, ""
+        self.writes = Writes(engine.store)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,9 +200,16 @@ class App:
         # begin), and the wait happens here, while other requests are served.
         delay, waited = BUSY_FIRST_DELAY, 0.0
         while True:
+            commit = None
+            if method == "GET":
+                await self.writes.settled()
+            else:
+                commit = self.writes.join()
             status, pairs, payload = self.engine.handle(method, path, query, body, headers,
                                                         base_url=base_url, actor=actor,
                                                         pre_answer=pre_answer)
+            if commit is not None:
+                await commit  # answered once it is committed; a failed COMMIT is a 500
             # Busy (503 with Retry-After) is worth waiting for; a read-only database is not.
             busy = status == 503 and any(name == "Retry-After" for name, _ in pairs)
             if not busy or waited >= BUSY_WAIT:
