@@ -147,6 +147,7 @@ class App:
         self._log = log or sys.stderr.write
         self._second, self._stamp = -1, ""
         self.writes = Writes(engine.store)
+        self._decoded: dict[str, tuple[bytes, bytes]] = {}  # Authorization -> user, password
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -225,7 +226,14 @@ class App:
         or the answer when they are not right: 401, or 429 for an address refused after
         failed logins (checked first: while refused, even the right password is not tried,
         so guessing on gains nothing)."""
-        credentials = _credentials(header)
+        # A client sends the same header on every request: decoded once (checked every time).
+        credentials = self._decoded.get(header) if header is not None else None
+        if credentials is None:
+            credentials = _credentials(header)
+            if credentials is not None:
+                if len(self._decoded) >= 256:
+                    self._decoded.clear()
+                self._decoded[header] = credentials  # type: ignore[index]
         if credentials is None:
             return None, _unauthorized()  # nothing was tried: not counted
         user, password = credentials
@@ -279,7 +287,9 @@ class App:
         target = scope.get("raw_path") or b""
         if scope["query_string"]:
             target += b"?" + scope["query_string"]
-        line = target.decode("latin-1").translate(_CONTROL)
+        line = target.decode("latin-1")
+        if not line.isprintable():  # the usual request line is, and skips the translation
+            line = line.translate(_CONTROL)
         milliseconds = (time.perf_counter() - started) * 1000
         self.log(f'{self._stamp} {client[0] if client else "-"} "{scope["method"]} {line}" '
                  f"{status} {milliseconds:.1f}ms\n")

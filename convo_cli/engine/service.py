@@ -382,12 +382,18 @@ class Service:
             # The index comes from a counter on the conversation inside this transaction,
             # so concurrent writers get 0, 1, 2 … with no gap and no duplicate.
             row["idx"] = self.store.take_message_index(cid)
-            self.store.insert("messages", {"conversation_id": cid, **row})
+            row_id = self.store.insert("messages", {"conversation_id": cid, **row})
             self._fire("onMessageAdded", conversation, message=row)
             from convo_cli.engine import phones  # the message reaches the SMS/WhatsApp side
 
+            changes = self.store.db.total_changes
             phones.deliver(self, conversation, row)
-        return self.message(conversation, row["sid"])
+            delivered = self.store.db.total_changes != changes
+        if delivered:  # receipts and a delivery summary were written: read it back
+            return self.message(conversation, row["sid"])
+        # Otherwise it is what was inserted, no query needed (a served write's every
+        # statement counts).
+        return {"id": row_id, "conversation_id": cid, **row, "delivery": None}
 
     def _author_participant(self, conversation_id: int, author: str) -> str | None:
         found = self.store.one(

@@ -331,10 +331,13 @@ class Store:
     def all(self, sql: str, *args: Any) -> list[Row]:
         return self.db.execute(sql, args).fetchall()
 
-    def insert(self, table: str, row: Row) -> None:
+    def insert(self, table: str, row: Row) -> int:
+        """The new row's id."""
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        self.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
+        cursor = self.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                                 tuple(row.values()))
+        return cursor.lastrowid  # type: ignore[return-value]
 
     def update(self, table: str, row_id: int, changes: Row) -> None:
         if changes:
