@@ -133,3 +133,29 @@ def test_a_failed_commit_answers_every_write_of_the_batch_500_and_reads_never_se
     assert engine.store.all("SELECT * FROM messages") == []
     assert any("database or disk is full" in line for line in logged)
     engine.close()
+
+
+def test_checkpoints_copy_the_wal_into_the_database_off_the_event_loop(tmp_path):
+    import time
+
+    from convo_cli.engine.server import Checkpoints
+
+    engine, app, sid = serve(tmp_path)
+
+    async def one_by_one() -> None:
+        for n in range(Checkpoints.EVERY + 1):  # a commit each
+            await request(app, "POST", f"/v1/Conversations/{sid}/Messages",
+                          f"Author=a&Body=n{n}".encode())
+
+    asyncio.run(one_by_one())
+    checkpoints = app.writes.checkpoints
+    assert checkpoints is not None
+    deadline = time.monotonic() + 10
+    while checkpoints.runs == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # The database file itself (its WAL ignored) holds the messages: too few pages for
+    # SQLite's own checkpoint, at Checkpoints.LIMIT, to have copied them.
+    file = sqlite3.connect(f"file:{tmp_path / 'writes.db'}?immutable=1", uri=True)
+    assert file.execute("SELECT COUNT(*) FROM messages").fetchone()[0] > 0
+    file.close()
+    engine.close()

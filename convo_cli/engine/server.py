@@ -21,6 +21,7 @@ import hmac
 import json
 import sqlite3
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -78,14 +79,15 @@ class Writes:
     nests), so a refused one undoes only its own. A COMMIT costs the same for one write as
     for ten (it appends the changed pages to the WAL, and the pages a burst of messages
     changes are mostly the same ones): under load this halves a write's SQLite time, and a
-    lone write waits one turn of the loop, microseconds, for it. Fewer pages appended also
-    means fewer of SQLite's checkpoints (every 1,000 pages, with two fsyncs, on this
-    thread): they were most of a COMMIT's mean cost and the cause of the p99."""
+    lone write waits one turn of the loop, microseconds, for it. Copying the WAL into the
+    database (checkpoints, with synchronous=NORMAL's two fsyncs) is left to `Checkpoints`,
+    off the event loop."""
 
     def __init__(self, store: Any) -> None:
         self.store = store
         self.pending: asyncio.Future[None] | None = None
         self.commits = 0
+        self.checkpoints: Checkpoints | None = None
 
     def join(self) -> asyncio.Future[None] | None:
         """The COMMIT this request's write will wait for, beginning the transaction when
@@ -101,6 +103,8 @@ class Writes:
             loop = asyncio.get_running_loop()
             self.pending = loop.create_future()
             loop.call_soon(self._commit)
+            if self.checkpoints is None and self.store.path != ":memory:":
+                self.checkpoints = Checkpoints(self.store)
         return self.pending
 
     async def settled(self) -> None:
@@ -121,6 +125,41 @@ class Writes:
             return
         self.commits += 1
         done.set_result(None)
+        if self.checkpoints is not None and self.commits % Checkpoints.EVERY == 0:
+            self.checkpoints.wake.set()
+
+
+class Checkpoints:
+    """WAL checkpoints on a thread of their own, every `EVERY` commits: sqlite3 lets go of
+    the GIL while SQLite copies pages and syncs, so the event loop serves on. Done by the
+    writer (SQLite's autocheckpoint, every 1,000 pages), a checkpoint stalled every request
+    for up to 20 ms. A checkpoint that writes go on during cannot end the WAL, so the
+    server's own connection still checkpoints at `LIMIT` pages (16 MB), by then copying
+    little. Each run opens its own connection and closes it, so none is left open at exit
+    (the last to close removes the WAL)."""
+
+    EVERY, LIMIT = 50, 4000
+
+    def __init__(self, store: Any) -> None:
+        self.path = store.path
+        self.wake = threading.Event()
+        self.runs = 0
+        store.db.execute(f"PRAGMA wal_autocheckpoint = {self.LIMIT}")
+        threading.Thread(target=self._run, name="convo-checkpoints", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            try:
+                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                finally:
+                    db.close()
+            except sqlite3.Error:
+                pass  # busy, or gone: the next run, or the server's own at LIMIT, does it
+            self.runs += 1
 
 
 class App:
