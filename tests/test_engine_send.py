@@ -37,3 +37,39 @@ def test_the_answer_to_a_write_is_the_message_as_read_afterwards(tmp_path, phone
     assert list(sent) == list(read) and sent == read
     assert (sent["delivery"] is not None) == phones
     engine.close()
+
+
+def test_in_one_transaction_the_conversation_written_to_is_not_read_again_but_is_current(
+        tmp_path):
+    """`convo serve` commits several writes at once: inside that transaction the service
+    keeps the row of the conversation it wrote a message to, exactly as stored, until
+    anything else changes."""
+    engine = Engine(str(tmp_path / "send.db"), base_url=BASE)
+    service, store = engine.service, engine.store
+    sid = service.create_conversation(unique_name="room", friendly_name="Room")["sid"]
+    reads: list[str] = []
+    store.db.set_trace_callback(
+        lambda sql: reads.append(sql) if sql.startswith("SELECT * FROM conversations") else None)
+    store.begin()  # as engine/server.py's Writes does
+    for n in range(3):
+        service.send_message("room", author="alice", body=f"n{n}")
+    kept = service.conversation("room")
+    assert len(reads) == 1  # the first write's: none since
+    fresh = store.conversation_by_unique_name("room")
+    assert list(kept) == list(fresh) and kept == fresh
+    assert (kept["next_index"], kept["message_count"]) == (3, 3)
+    service.update_conversation(sid, friendly_name="Renamed")  # any other change: read again
+    assert service.conversation("room")["friendly_name"] == "Renamed"
+    store.db.execute("COMMIT")
+    service.send_message("room", author="alice", body="alone")  # its own transaction
+    reads.clear()
+    assert service.conversation("room")["next_index"] == 4
+    assert len(reads) == 1  # outside a transaction another process may have written
+    store.begin()
+    service.send_message("room", author="alice", body="undone")
+    store.db.execute("ROLLBACK")  # a COMMIT that failed
+    store.begin()  # the next batch: nothing kept from the last
+    assert service.conversation("room")["next_index"] == 4
+    store.db.execute("COMMIT")
+    store.db.set_trace_callback(None)
+    engine.close()

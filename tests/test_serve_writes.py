@@ -114,7 +114,7 @@ def test_a_failed_commit_answers_every_write_of_the_batch_500_and_reads_never_se
     real = engine.store.db
 
     class Store:
-        path, db = engine.store.path, FailingCommit(real)
+        path, db, begin = engine.store.path, FailingCommit(real), engine.store.begin
 
     app.writes.store = Store()
     logged: list[str] = []

@@ -97,7 +97,7 @@ class Writes:
             if self.store.db.in_transaction:  # not ours: leave it to the engine
                 return None
             try:
-                self.store.db.execute("BEGIN IMMEDIATE")
+                self.store.begin()
             except sqlite3.Error:
                 return None
             loop = asyncio.get_running_loop()

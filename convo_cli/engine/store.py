@@ -276,6 +276,7 @@ class Store:
         # written; or UnusableDatabase, one line naming the path (engine/database.py).
         self.path = path if path == ":memory:" else os.path.abspath(path)
         self.db, self.read_only = connect(path, busy_timeout_ms)
+        self.transactions = 0
         self.db.row_factory = _dict_row
         # NORMAL in WAL mode survives a killed process (only a power cut can lose the last
         # commits), at a fraction of FULL's cost per message.
@@ -317,13 +318,19 @@ class Store:
                 raise
             self.db.execute("RELEASE nested")
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        self.begin()
         try:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    def begin(self) -> None:
+        """BEGIN IMMEDIATE; `transactions` counts them, so that what was read in one
+        transaction is known not to be of another (`Service.conversation`)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        self.transactions += 1
 
     def one(self, sql: str, *args: Any) -> Row | None:
         return self.db.execute(sql, args).fetchone()
