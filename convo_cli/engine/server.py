@@ -9,7 +9,9 @@ The engine runs on the event loop's thread with its one SQLite connection, so re
 answered one at a time: message indexes stay gapless and unique names unique without a lock,
 SQLite never sees two threads, and it measured faster than a thread pool (4.8k message
 writes/s against 2.0k with a connection per thread). It never waits for SQLite's lock on
-that thread: see `App._answer`. `runner` runs it on uvicorn.
+that thread: see `App._answer`. The writes of one turn of the loop are committed together
+(`Writes`), and SQLite's checkpoints run on a thread of their own (`Checkpoints`), each with
+its own connection. `runner` runs it on uvicorn.
 """
 
 from __future__ import annotations
