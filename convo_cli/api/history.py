@@ -105,6 +105,14 @@ def read_all_pages(client: Client, conversation_sid: str) -> Iterator[Page[Messa
     return client.message_pages(conversation_sid, order="asc", page_size=SCAN_PAGE)
 
 
+def read_all_lines(client: Client, conversation_sid: str) -> Iterator[list[str]] | None:
+    """The whole history as the lines `--json` writes (each message's JSON as json.dumps
+    writes it), a page at a time, when the transport can render them itself (the in-process
+    engine: engine/export.py); None otherwise, and the caller pages through `read_all`."""
+    render = getattr(client.transport, "message_lines", None)
+    return None if render is None else render(conversation_sid)
+
+
 def message_at(client: Client, conversation_sid: str, index: int) -> Message | None:
     """The message with this index, or None when it was deleted (a gap). Seeks on a convo
     engine, pages on Twilio, as a window does; `AnchorError` past the last index."""

@@ -7,6 +7,7 @@ profile, so it stays light.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from urllib.parse import urlencode
 
 from convo_cli.api.errors import TransportError
@@ -56,6 +57,12 @@ class InProcessTransport:
         if status >= 500 and self._failures.error is not None:
             self._raise_failure()
         return Response(status, body, {k.lower(): v for k, v in headers})
+
+    def message_lines(self, conversation_sid: str) -> Iterator[list[str]] | None:
+        """`--all --json`, rendered by the store rather than paged (engine/export.py)."""
+        from convo_cli.engine.export import message_lines
+
+        return message_lines(self._engine, conversation_sid)
 
     def _raise_failure(self) -> None:
         import sqlite3

@@ -76,11 +76,20 @@ class Service:
         self.roles: Any = None  # engine/roles.py's Roles, set by the Engine
         # Post-event webhooks (engine/events.py): fired inside each write transaction.
         self.events: Any = None
+        # The conversation a message was just written to, as it is now, and when: `convo
+        # serve` commits several writes at once (engine/server.py), and while nothing has
+        # changed since, in the same transaction (no other process can write meanwhile), the
+        # next read of it by that key, to answer the write or for the next one, is this.
+        self._recent: tuple[str, tuple[int, int], Row] | None = None
 
     # Conversations
 
     def conversation(self, key: str) -> Row:
         """A conversation by SID or by unique name: a unique name may not look like a SID."""
+        recent = self._recent
+        if recent is not None and recent[0] == key and self.store.db.in_transaction \
+                and recent[1] == (self.store.transactions, self.store.db.total_changes):
+            return {**recent[2]}
         if CONVERSATION_SID.match(key):
             row = self.store.conversation_by_sid(key)
         else:
@@ -382,12 +391,23 @@ class Service:
             # The index comes from a counter on the conversation inside this transaction,
             # so concurrent writers get 0, 1, 2 … with no gap and no duplicate.
             row["idx"] = self.store.take_message_index(cid)
-            self.store.insert("messages", {"conversation_id": cid, **row})
+            row_id = self.store.insert("messages", {"conversation_id": cid, **row})
             self._fire("onMessageAdded", conversation, message=row)
             from convo_cli.engine import phones  # the message reaches the SMS/WhatsApp side
 
+            changes = self.store.db.total_changes
             phones.deliver(self, conversation, row)
-        return self.message(conversation, row["sid"])
+            delivered = self.store.db.total_changes != changes
+            # take_message_index's UPDATE, the one change made to the conversation's row
+            conversation = {**conversation, "next_index": row["idx"] + 1,
+                            "message_count": conversation["message_count"] + 1}
+            self._recent = (conversation_key, (self.store.transactions,
+                                               self.store.db.total_changes), conversation)
+        if delivered:  # receipts and a delivery summary were written: read it back
+            return self.message(conversation, row["sid"])
+        # Otherwise it is what was inserted, no query needed (a served write's every
+        # statement counts).
+        return {"id": row_id, "conversation_id": cid, **row, "delivery": None}
 
     def _author_participant(self, conversation_id: int, author: str) -> str | None:
         found = self.store.one(

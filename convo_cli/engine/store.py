@@ -8,6 +8,7 @@ the last key of the previous page, so a deep page costs what the first one does.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -283,12 +284,32 @@ _MESSAGE_JSON = """json_object(
                          'channel_metadata', ?3 || sid || '/ChannelMetadata'))"""
 
 
+# The same message as the line `convo messages --all --json` writes, json.dumps's layout
+# (", " and ": ", every key in `_MESSAGE_JSON`'s order), rendered by printf() with no Python
+# object per message. json_quote() escapes as json.dumps does for printable ASCII and the
+# control characters; anything else (non-ASCII, DEL) is caught by the caller, and a message
+# with media or a delivery summary (nested JSON) or a SID that would need escaping (it is
+# also written unquoted, in the URLs) is left NULL here and rendered from `_MESSAGE_JSON`. Its parameters are those of `_MESSAGE_JSON` (?3, the messages
+# URL with its trailing slash, must need no escaping), and ?7 and ?8, the account and
+# conversation SIDs already as JSON strings.
+_PLAIN_MESSAGE = ("(media IS NULL OR media = '') AND delivery IS NULL "
+                  "AND json_quote(sid) = '\"' || sid || '\"'")
+_MESSAGE_LINE = """printf('{"sid": %s, "account_sid": %s, "conversation_sid": %s, "body": %s, \
+"media": null, "author": %s, "participant_sid": %s, "attributes": %s, "date_created": %s, \
+"date_updated": %s, "index": %d, "delivery": null, "content_sid": %s, "url": "%s%s", "links": \
+{"delivery_receipts": "%s%s/Receipts", "channel_metadata": "%s%s/ChannelMetadata"}}',
+    json_quote(sid), ?7, ?8, json_quote(body), json_quote(author), json_quote(participant_sid),
+    json_quote(attributes), json_quote(date_created), json_quote(date_updated), idx,
+    json_quote(content_sid), ?3, sid, ?3, sid, ?3, sid)"""
+
+
 class Store:
     def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
         # In WAL mode, created with its directory when missing; read-only when it cannot be
         # written; or UnusableDatabase, one line naming the path (engine/database.py).
         self.path = path if path == ":memory:" else os.path.abspath(path)
         self.db, self.read_only = connect(path, busy_timeout_ms)
+        self.transactions = 0
         self.db.row_factory = _dict_row
         # NORMAL in WAL mode survives a killed process (only a power cut can lose the last
         # commits), at a fraction of FULL's cost per message.
@@ -330,7 +351,7 @@ class Store:
                 raise
             self.db.execute("RELEASE nested")
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        self.begin()
         try:
             yield
         except BaseException:
@@ -338,16 +359,25 @@ class Store:
             raise
         self.db.execute("COMMIT")
 
+    def begin(self) -> None:
+        """BEGIN IMMEDIATE; `transactions` counts them, so that what was read in one
+        transaction is known not to be of another (`Service.conversation`)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        self.transactions += 1
+
     def one(self, sql: str, *args: Any) -> Row | None:
         return self.db.execute(sql, args).fetchone()
 
     def all(self, sql: str, *args: Any) -> list[Row]:
         return self.db.execute(sql, args).fetchall()
 
-    def insert(self, table: str, row: Row) -> None:
+    def insert(self, table: str, row: Row) -> int:
+        """The new row's id."""
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        self.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
+        cursor = self.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                                 tuple(row.values()))
+        return cursor.lastrowid  # type: ignore[return-value]
 
     def update(self, table: str, row_id: int, changes: Row) -> None:
         if changes:
@@ -496,6 +526,23 @@ class Store:
             f"SELECT idx, {_MESSAGE_JSON} FROM messages WHERE {where} "
             f"ORDER BY idx {direction} LIMIT ?",
             (account_sid, conversation_sid, messages_url + "/", *keys, limit),
+        ).fetchall()
+
+    def messages_lines(self, conversation_id: int, after: int, limit: int, account_sid: str,
+                       conversation_sid: str,
+                       messages_url: str) -> list[tuple[int, str | None, str | None]]:
+        """Oldest first, after index `after`: (idx, line, JSON) for each message, `line` the
+        text `--all --json` writes (`_MESSAGE_LINE`) or, when SQLite cannot render it,
+        None and `JSON` the resource as `messages_page_json` renders it. A plain message
+        costs one printf() in SQLite and no Python object but its tuple."""
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        return cursor.execute(
+            f"SELECT idx, CASE WHEN {_PLAIN_MESSAGE} THEN {_MESSAGE_LINE} END, "
+            f"CASE WHEN NOT ({_PLAIN_MESSAGE}) THEN {_MESSAGE_JSON} END "
+            "FROM messages WHERE conversation_id = ?4 AND idx > ?5 ORDER BY idx LIMIT ?6",
+            (account_sid, conversation_sid, messages_url + "/", conversation_id, after, limit,
+             json.dumps(account_sid), json.dumps(conversation_sid)),
         ).fetchall()
 
     # Users

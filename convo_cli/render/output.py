@@ -210,6 +210,18 @@ class Output:
 
         return counted(pages, self.io.stderr, label)
 
+    def json_lines(self, pages: Iterable[list[str]]) -> None:
+        """A JSON array of items already encoded, each as `json.dumps` writes it, in pages:
+        the same text `_json_array` writes for their objects, a page per write."""
+        started = False
+        for lines in pages:
+            if not lines:
+                continue
+            self._write(("[\n" if not started else ",\n") + ",\n".join(lines))
+            self.io.stdout.flush()
+            started = True
+        self._write("\n]\n" if started else "[]\n")
+
     # JSON
 
     def _json_object(self, raw: dict[str, Any]) -> None:
