@@ -265,3 +265,31 @@ def test_events_and_outbox_follow_the_service(back):
     assert "to the phone" not in bodies("outbox", key="body")
     assert bodies("--service", service, "events", key="params") == ["to the phone"]
     assert "to the phone" not in bodies("events", key="params")
+
+
+def test_a_named_services_whole_history_is_its_own(back):
+    service = back.create_service("export")
+    name = f"log-{back.tag}"
+    assert back("--service", service, "create", "--unique-name", name).code == 0
+    assert back("--service", service, "--identity", "ann", "join", name).code == 0
+    for n in range(3):
+        assert back("--service", service, "--identity", "ann", "send", name, f"m{n}").code == 0
+    lines = json.loads(back("--service", service, "messages", name, "--all", "--json").out)
+    assert [(m["body"], m["chat_service_sid"]) for m in lines] == \
+        [("m0", service), ("m1", service), ("m2", service)]
+    assert back("messages", name, "--all", "--json").code == 1  # not in the default service
+
+
+def test_the_default_service_named_by_its_sid_answers_at_its_path(back):
+    client = back.client()
+    try:
+        default = client.call("GET", "/v1/Configuration")["default_chat_service_sid"]
+    finally:
+        client.close()
+    name = f"named-{back.tag}"
+    assert back("create", "--unique-name", name).code == 0
+    assert back("--identity", "ann", "join", name).code == 0
+    assert back("--identity", "ann", "send", name, "hello").code == 0
+    lines = json.loads(back("--service", default, "messages", name, "--all", "--json").out)
+    assert [(m["body"], m["chat_service_sid"]) for m in lines] == [("hello", default)]
+    assert f"/v1/Services/{default}/Conversations/" in lines[0]["url"]

@@ -317,3 +317,20 @@ def test_the_default_service_stays_where_the_accounts_data_is(client):
     assert moved.status == 400 and f"/v1/Services/{team}/" in moved.body["message"]
     assert client.get("/v1/Configuration").body["default_chat_service_sid"] == DEFAULT
     assert client.post("/v1/Configuration", {"DefaultChatServiceSid": DEFAULT}).status == 200
+
+
+def test_a_named_service_waits_for_locks_as_the_account_does(tmp_path):
+    # `convo serve` sets the busy timeout to 0 (it never waits on its event loop): a named
+    # service's database, opened later, must not wait 10 s either.
+    from convo_cli.engine.wire import Engine
+
+    engine = Engine(str(tmp_path / "busy.db"), base_url="http://x")
+    try:
+        engine.store.set_busy_timeout(0)
+        team = engine.scopes.create("team")["sid"]
+        engine.scopes.close()  # opened again, as after a restart or an eviction
+        opened = engine.scopes.engine(team)
+        assert opened.store.busy_timeout_ms == 0
+        assert opened.store.db.execute("PRAGMA busy_timeout").fetchone()["timeout"] == 0
+    finally:
+        engine.close()

@@ -110,7 +110,9 @@ def read_all_lines(client: Client, conversation_sid: str) -> Iterator[list[str]]
     writes it), a page at a time, when the transport can render them itself (the in-process
     engine: engine/export.py); None otherwise, and the caller pages through `read_all`."""
     render = getattr(client.transport, "message_lines", None)
-    return None if render is None else render(conversation_sid)
+    if render is None or client.service_sid is not None:
+        return None  # (a named service's messages carry its SID: paged, as served)
+    return render(conversation_sid)
 
 
 def message_at(client: Client, conversation_sid: str, index: int) -> Message | None:

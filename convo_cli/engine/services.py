@@ -92,6 +92,8 @@ class Scopes:
         engine = Engine(file_for(self.store.path, sid), base_url=views.base_url,
                         account_sid=views.account_sid, auth_token=self.account.auth_token,
                         service_sid=sid, **self.options)
+        # As the account's: `convo serve` waits for no lock on its event loop (busy timeout 0).
+        engine.store.set_busy_timeout(self.store.busy_timeout_ms)
         self._open[sid] = engine
         if self.store.path != ":memory:":
             while len(self._open) > OPEN_LIMIT:

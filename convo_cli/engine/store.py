@@ -309,6 +309,7 @@ class Store:
         # written; or UnusableDatabase, one line naming the path (engine/database.py).
         self.path = path if path == ":memory:" else os.path.abspath(path)
         self.db, self.read_only = connect(path, busy_timeout_ms)
+        self.busy_timeout_ms = busy_timeout_ms
         self.transactions = 0
         self.db.row_factory = _dict_row
         # NORMAL in WAL mode survives a killed process (only a power cut can lose the last
@@ -321,7 +322,8 @@ class Store:
         self.db.close()
 
     def set_busy_timeout(self, milliseconds: int) -> None:
-        self.db.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+        self.busy_timeout_ms = int(milliseconds)
+        self.db.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
 
     def _migrate(self) -> None:
         version = check_version(self.db, self.path, len(MIGRATIONS), read_only=self.read_only)
