@@ -334,3 +334,15 @@ def test_a_named_service_waits_for_locks_as_the_account_does(tmp_path):
         assert opened.store.db.execute("PRAGMA busy_timeout").fetchone()["timeout"] == 0
     finally:
         engine.close()
+
+
+def test_errors_under_a_service_name_the_path_the_client_sent(client):
+    team = named(client)
+    client.post(f"/v1/Services/{team}/Conversations", {"UniqueName": "c"})
+    wrong = client.call("DELETE", f"/v1/Services/{team}/Conversations")
+    assert wrong.status == 405 and wrong.headers["allow"] == "GET, POST"
+    assert wrong.body["message"] == f"Method DELETE not allowed on /Services/{team}/Conversations"
+    export = client.get(f"/v1/Services/{team}/Conversations/c/Export")
+    assert export.status == 404
+    assert export.body["message"].startswith(
+        f"The requested resource /Services/{team}/Conversations/c/Export was not found: convo")

@@ -188,13 +188,16 @@ class Engine:
     def _error_body(self, error: EngineError, path: str) -> Resource:
         message = error.message
         if error.code == 20404 and not message:
-            resource = path[3:] if path.startswith("/v1/") else path
-            if self.views.scoped and path.startswith("/v1/"):
-                resource = f"/Services/{self.views.service_sid}{resource}"
-            message = f"The requested resource {resource} was not found"
+            message = f"The requested resource {self._shown(path)} was not found"
         return {"code": error.code, "message": message,
                 "more_info": f"https://www.twilio.com/docs/errors/{error.code}",
                 "status": error.status}
+
+    def _shown(self, path: str) -> str:
+        """The path as the client sent it, in Twilio's messages (`/Conversations/CH…`)."""
+        if not path.startswith("/v1/"):
+            return path
+        return f"/Services/{self.views.service_sid}{path[3:]}" if self.views.scoped else path[3:]
 
     def _convo_events(self, method: str, query: str) -> tuple[int, Resource]:
         from convo_cli.engine.events import listing
@@ -266,13 +269,14 @@ class Engine:
         if route is None or any(not s for s in segments):
             shape = _shape(segments)
             if shape in UNSERVED and all(segments):
-                raise EngineError(404, 20404, f"The requested resource {path[3:]} was not found: "
-                                  f"convo's engine does not implement {UNSERVED[shape]}")
+                raise EngineError(404, 20404, f"The requested resource {self._shown(path)} was "
+                                  f"not found: convo's engine does not implement "
+                                  f"{UNSERVED[shape]}")
             raise not_found()
         allowed = PARAMETERS.get((route, method))
         if allowed is None:
             methods = ", ".join(sorted(m for r, m in PARAMETERS if r == route))
-            raise EngineError(405, 20004, f"Method {method} not allowed on {path[3:]}",
+            raise EngineError(405, 20004, f"Method {method} not allowed on {self._shown(path)}",
                               headers=[("Allow", methods)])
         params = parameters(query, body if method == "POST" else b"", allowed)
         return route, segments, params
