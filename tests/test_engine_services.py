@@ -346,3 +346,22 @@ def test_errors_under_a_service_name_the_path_the_client_sent(client):
     assert export.status == 404
     assert export.body["message"].startswith(
         f"The requested resource /Services/{team}/Conversations/c/Export was not found: convo")
+
+
+def test_a_phone_finds_its_service_among_more_than_are_kept_open(client, monkeypatch):
+    from convo_cli.engine import services
+
+    monkeypatch.setattr(services, "OPEN_LIMIT", 2)
+    sids = [named(client, f"s{n}") for n in range(4)]
+    root = f"/v1/Services/{sids[0]}"  # the first: closed again by the time it is reached
+    client.post(f"{root}/Conversations", {"UniqueName": "desk"})
+    client.post(f"{root}/Conversations/desk/Participants", {
+        "MessagingBinding.Address": "+15550003333", "MessagingBinding.ProxyAddress": "+15559993333"})
+    for sid in sids[1:]:
+        assert client.get(f"/v1/Services/{sid}/Conversations").status == 200
+    reply = client.post("/convo/v1/Inbound", {"From": "+15550003333", "To": "+15559993333",
+                                              "Body": "still there?"})
+    assert reply.status == 201, reply.body
+    assert len(client.engine.scopes.opened()) <= 2
+    assert [m["body"] for m in client.get(f"{root}/Conversations/desk/Messages")
+            .body["messages"]] == ["still there?"]

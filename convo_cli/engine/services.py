@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from convo_cli.engine.paging import PAGING, int_key, page
@@ -100,10 +101,12 @@ class Scopes:
                 self._close(next(iter(self._open)))
         return engine
 
-    def every(self) -> list[Engine]:
-        """The default service's engine, then every named service's (opening them)."""
-        named = self.store.all("SELECT sid FROM services ORDER BY id")
-        return [self.account, *(self.engine(row["sid"]) for row in named)]
+    def every(self) -> Iterator[Engine]:
+        """The default service's engine, then every named service's, each opened as it comes
+        (so that past OPEN_LIMIT services the one in hand is never the one closed)."""
+        yield self.account
+        for row in self.store.all("SELECT sid FROM services ORDER BY id"):
+            yield self.engine(row["sid"])
 
     def opened(self) -> list[Engine]:
         return list(self._open.values())
