@@ -95,3 +95,28 @@ def test_a_named_service_write_is_seen_whoever_made_it(tmp_path):
     assert [c["unique_name"] for c in _get(cached, path)[1]["conversations"]] == ["one", "two"]
     assert cached.hits == 0
     cached.close()
+
+
+def test_other_processes_commits_are_looked_for_once_a_turn_of_the_event_loop(tmp_path):
+    # Served, `PRAGMA data_version` (another process's commits) is asked once per turn of the
+    # event loop; this process's own writes are seen at once, whatever the turn.
+    import asyncio
+
+    cached = CachedEngine(Engine(str(tmp_path / "c.db"), base_url=BASE))
+    sid = cached.service.create_conversation(unique_name="standup", friendly_name="one")["sid"]
+    path = f"/v1/Conversations/{sid}"
+    other = Engine(str(tmp_path / "c.db"), base_url=BASE)
+
+    async def scenario() -> list[str]:
+        seen = [_get(cached, path)[1]["friendly_name"]]
+        other.service.update_conversation(sid, friendly_name="two")  # within this turn
+        seen.append(_get(cached, path)[1]["friendly_name"])
+        await asyncio.sleep(0)  # the next turn
+        seen.append(_get(cached, path)[1]["friendly_name"])
+        cached.handle("POST", path, "", b"FriendlyName=three", {}, base_url=BASE)
+        seen.append(_get(cached, path)[1]["friendly_name"])
+        return seen
+
+    assert asyncio.run(scenario()) == ["one", "one", "two", "three"]
+    other.close()
+    cached.close()
