@@ -1,4 +1,6 @@
-"""The Conversations domain: what is valid, what is unique, what each failure is called.
+"""The Conversations domain: what is valid, what is unique, what each failure is called, for
+conversations, participants, messages and users (their routes and views are their family
+modules': engine/conversations.py, participants.py, messages.py, users.py).
 
 Independent of HTTP: callers pass snake_case keyword arguments (the wire layer maps
 Twilio's PascalCase form fields onto them) and get rows back or an `EngineError`

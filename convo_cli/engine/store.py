@@ -1,4 +1,5 @@
-"""All of the engine's SQL: the schema, its migrations, and the queries.
+"""The engine's database: the schema, its migrations, and the queries of conversations,
+participants, messages and users (the other resource families query their own tables).
 
 SQLite in WAL mode with a busy timeout, so several convo processes and a `convo serve`
 can share one file. Rows come back as dicts; the store knows nothing of HTTP or of
