@@ -211,13 +211,16 @@ class Engine:
                        headers: dict[str, str], *, scoped: bool = False) -> Any:
         """The pre-event webhook request this request needs (a `prehooks.Call`), or None;
         the server sends it off the event loop and passes the answer to `handle`."""
+        method = method.upper()
+        if method == "GET":
+            return None  # the common case: a read changes nothing, no pre-event
         if not scoped and self.scopes is not None and (scope := services.scope_of(path)):
             try:
                 engine = self.scopes.engine(scope[0])
             except EngineError:
                 return None  # `handle` answers the error
             return engine.pre_event_call(method, scope[1], query, body, headers, scoped=True)
-        inbound = method.upper() == "POST" and path.rstrip("/") == phones.INBOUND
+        inbound = method == "POST" and path.rstrip("/") == phones.INBOUND
         if inbound and self.scopes is not None:
             # A phone's message: its pre-event fires whatever the headers say, from the
             # service its binding is in.
@@ -225,14 +228,14 @@ class Engine:
                 return phones.pre_event_call(self, query, body)
             except EngineError:
                 return None  # `handle` answers the error
-        if method.upper() == "GET" or not _webhooks_enabled(headers):
+        if not _webhooks_enabled(headers):
             return None
         config = self.events.configuration()
         if not config or not config["pre_webhook_url"]:
             return None  # the common case, told without parsing the request
         try:
-            route, segments, params = self._route(method.upper(), path, query, body, scoped)
-            return prehooks.call_for(self, route, method.upper(), segments[1::2], params)
+            route, segments, params = self._route(method, path, query, body, scoped)
+            return prehooks.call_for(self, route, method, segments[1::2], params)
         except EngineError:
             return None  # `handle` answers the error
 
