@@ -14,6 +14,8 @@ ConversationArg = Annotated[str, typer.Argument(
     metavar="CONVERSATION", help="A CH… SID or a unique name.", show_default=False,
     autocompletion=complete_conversation)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the REST resource JSON.")]
+YesOption = Annotated[bool, typer.Option(
+    "--yes", "-y", help="Do not ask; needed when not on a terminal.")]  # commands/confirm.py
 
 
 def command(app: typer.Typer, name: str, wanted: str | None) -> Callable[[Any], Any]:

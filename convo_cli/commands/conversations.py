@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 import typer
 
 from convo_cli.api.errors import ApiError
-from convo_cli.commands import ConversationArg, JsonOption, command
+from convo_cli.commands import ConversationArg, JsonOption, YesOption, command
 from convo_cli.commands.checks import (check_attributes, check_name, check_state,
                                        resolve_conversation)
 from convo_cli.commands.confirm import confirm, require_yes_or_terminal
@@ -279,8 +279,7 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
     def delete(
         ctx: typer.Context,
         conversation: ConversationArg,
-        yes: Annotated[bool, typer.Option(
-            "--yes", "-y", help="Do not ask; needed when not on a terminal.")] = False,
+        yes: YesOption = False,
     ) -> None:
         """Delete a conversation, with its participants and messages.
 

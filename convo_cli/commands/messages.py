@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
-from convo_cli.commands import ConversationArg, JsonOption, command
+from convo_cli.commands import ConversationArg, JsonOption, YesOption, command
 from convo_cli.commands.checks import (check_body, check_page_size, join_command,
                                        parse_anchor, parse_direction, read_body,
                                        require_participant, resolve_conversation)
@@ -283,8 +283,7 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
         conversation: ConversationArg,
         index: Annotated[int, typer.Argument(
             metavar="INDEX", show_default=False, help="The message's index.")],
-        yes: Annotated[bool, typer.Option(
-            "--yes", "-y", help="Do not ask; needed when not on a terminal.")] = False,
+        yes: YesOption = False,
     ) -> None:
         """Delete one of your own messages.
 

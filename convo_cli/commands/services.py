@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
-from convo_cli.commands import JsonOption
+from convo_cli.commands import JsonOption, YesOption
 from convo_cli.commands.checks import check_name
 from convo_cli.commands.confirm import confirm, require_yes_or_terminal
 from convo_cli.completion import complete_service
@@ -207,8 +207,7 @@ def register(app: typer.Typer, wanted: str | None = None) -> None:
     def delete(
         ctx: typer.Context,
         sid: ServiceArg,
-        yes: Annotated[bool, typer.Option(
-            "--yes", "-y", help="Do not ask; needed when not on a terminal.")] = False,
+        yes: YesOption = False,
     ) -> None:
         """Delete a Conversation Service and everything in it.
 
