@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from convo_cli.engine.conversations import view as conversation_view
 from convo_cli.engine.service import EngineError, not_found
 from convo_cli.engine.store import Row
 
@@ -154,9 +155,7 @@ class Access:
             self.store.update("conversations", row["id"], {"created_by": me})
         self.service.add_participant(sid, identity=me,
                                      role_sid=self.roles.default_for("creator"))
-        from convo_cli.engine.conversations import view
-
-        return status, view(self.service.conversation(sid), self.engine.views)
+        return status, conversation_view(self.service.conversation(sid), self.engine.views)
 
     def _service(self, me: str) -> frozenset[str]:
         user = self.store.user("identity", me)

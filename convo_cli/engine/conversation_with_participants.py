@@ -14,6 +14,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from convo_cli.engine import configuration
+from convo_cli.engine.conversations import view as conversation_view
+from convo_cli.engine.form import kw
 from convo_cli.engine.service import (
     ATTRIBUTES_DEPTH_LIMIT, EngineError, Service, invalid, nested_deeper_than,
 )
@@ -94,17 +97,12 @@ def _string(value: Any, what: str) -> str:
 
 def view(row: Row, views: Views) -> Resource:
     """The conversation, with the links this resource's schema lists (no `export`)."""
-    from convo_cli.engine.conversations import view as conversation_view
-
     resource = conversation_view(row, views)
     resource["links"] = {k: v for k, v in resource["links"].items() if k != "export"}
     return resource
 
 
 def route(engine: Engine, method: str, _: list[str], p: Any) -> tuple[int, Any]:
-    from convo_cli.engine import configuration
-    from convo_cli.engine.form import kw
-
     fields = {k: v for k, v in p.items() if k != "Participant"}
     status, row = create(engine.service, configuration.with_defaults(engine.store, kw(fields)),
                          p.lists.get("Participant", []))

@@ -67,17 +67,21 @@ def collection(engine: Engine, method: str, ids: list[str], p: dict[str, str]) -
     sid = conversation["sid"]
     filters = [("Order", order)] if "Order" in p else []
     segments = ("Conversations", sid, "Messages")
-    if views.scoped:  # with `chat_service_sid`: the spec's service_conversation_message
-        return page(views, p, segments, "messages", "messages", sid, 100, filters,
-                    lambda after, n: service.messages(
-                        conversation, order, None if after is None else int_key(after, 0), n),
-                    lambda row: view(row, views, sid), lambda row: row["idx"], order=order)
-    return page(  # rendered by SQLite (`Store.messages_page_json`)
-        views, p, segments, "messages", "messages", sid, 100, filters,
-        lambda after, n: engine.store.messages_page_json(
-            conversation["id"], order, None if after is None else int_key(after, 0), n,
-            views.account_sid, sid, views.url(*segments)),
-        lambda row: Rendered(row[1]), lambda row: row[0], order=order)
+
+    def fetch(after: str | None, n: int) -> list[Any]:
+        index = None if after is None else int_key(after, 0)
+        if views.scoped:  # with `chat_service_sid`: the spec's service_conversation_message
+            return [(row["idx"], view(row, views, sid))
+                    for row in service.messages(conversation, order, index, n)]
+        # Rendered by SQLite (`Store.messages_page_json`): (idx, JSON text) pairs.
+        return engine.store.messages_page_json(conversation["id"], order, index, n,
+                                               views.account_sid, sid, views.url(*segments))
+
+    def resource(item: Any) -> Any:
+        return item[1] if views.scoped else Rendered(item[1])
+
+    return page(views, p, segments, "messages", "messages", sid, 100, filters, fetch,
+                resource, lambda item: item[0], order=order)
 
 
 def one(engine: Engine, method: str, ids: list[str], p: dict[str, str]) -> tuple[int, Any]:

@@ -16,8 +16,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from convo_cli.engine import addresses, prehooks
+from convo_cli.engine.form import parameters as _parameters
+from convo_cli.engine.messages import view as message_view
 from convo_cli.engine.paging import PAGING, int_key, page
+from convo_cli.engine.service import EngineError, _address, not_found
 from convo_cli.engine.store import Row, Store
+from convo_cli.engine.views import Views
 
 # Twilio's magic `To` numbers (test credentials): each fails with this error code.
 MAGIC_FAILURES = {
@@ -125,13 +130,10 @@ OUTBOX_LIMIT = 200
 
 def handle(engine: Any, method: str, path: str, query: str, body: bytes,
            pre_answer: Any = None) -> tuple[int, dict[str, Any]]:
-    from convo_cli.engine.service import EngineError
-
     wanted = "POST" if path == INBOUND else "GET"
     if method != wanted:
         raise EngineError(405, 20004, f"Method not allowed on {path}",
                           headers=[("Allow", wanted)])
-    from convo_cli.engine.form import parameters as _parameters
 
     if path == INBOUND:
         if engine.scopes is None:  # a named service's engine
@@ -162,8 +164,6 @@ def routed(account: Any, sender: str, proxy: str) -> tuple[Any, Row | None]:
 
 
 def _binding(params: dict[str, str]) -> tuple[str, str, str]:
-    from convo_cli.engine.service import EngineError, _address
-
     sender, proxy = params.get("From"), params.get("To")
     if not sender or not proxy:
         raise EngineError(400, 20422, "Invalid parameter: From and To are required "
@@ -179,9 +179,6 @@ def _binding(params: dict[str, str]) -> tuple[str, str, str]:
 def pre_event_call(engine: Any, query: str, body: bytes) -> Any:
     """The `onMessageAdd` pre-event an inbound message needs (the server asks it off its
     event loop), or None."""
-    from convo_cli.engine import prehooks
-    from convo_cli.engine.form import parameters as _parameters
-
     params = _parameters(query, body, {"From", "To", "Body"})
     sender, proxy, kind = _binding(params)
     engine, conversation = routed(engine, sender, proxy)
@@ -199,9 +196,6 @@ def inbound(engine: Any, params: dict[str, str], pre_answer: Any = None) -> dict
     """A message as if the phone `From` had sent it to `To`: stored with the phone as its
     author, webhooks fired as for any message from a phone (no header needed: on Twilio a
     phone's message always fires them), and sent on to the conversation's other phones."""
-    from convo_cli.engine import prehooks
-    from convo_cli.engine.service import EngineError
-
     sender, proxy, kind = _binding(params)
     if not params.get("Body"):
         raise EngineError(400, 50503, "Message body not provided")
@@ -209,8 +203,6 @@ def inbound(engine: Any, params: dict[str, str], pre_answer: Any = None) -> dict
     engine, conversation = routed(account, sender, proxy)
     config = None
     if conversation is None:
-        from convo_cli.engine import addresses
-
         config = addresses.for_address(account.store, proxy)
         auto = json.loads(config["auto_creation"]) if config is not None else {}
         if not auto.get("enabled"):
@@ -228,8 +220,6 @@ def inbound(engine: Any, params: dict[str, str], pre_answer: Any = None) -> dict
     events.enabled, events.source = True, kind.upper()
     try:
         if config is not None:
-            from convo_cli.engine import addresses
-
             conversation = addresses.auto_create(engine, config, sender, proxy)
             assert conversation is not None
         request = {"Author": sender, "Body": params["Body"]}
@@ -242,21 +232,16 @@ def inbound(engine: Any, params: dict[str, str], pre_answer: Any = None) -> dict
                                           attributes=request.get("Attributes"))
     finally:
         events.source = "API"
-    from convo_cli.engine.messages import view
-    from convo_cli.engine.views import Views
-
     views = account.views
     if engine is not account:  # a named service's message, at its path
         views = Views(views.base_url, views.account_sid, engine.views.service_sid, scoped=True)
-    return view(row, views, conversation["sid"])
+    return message_view(row, views, conversation["sid"])
 
 
 def outbox(store: Store, query: dict[str, str]) -> dict[str, Any]:
     """What the phones received, oldest first: the last PageSize receipts, or with
     `After=N` those after id N (a follower polls with the last id it saw); `To` keeps one
     phone's."""
-    from convo_cli.engine.service import EngineError
-
     try:
         limit = max(1, min(int(query.get("PageSize", "50")), OUTBOX_LIMIT))
         after = int(query["After"]) if "After" in query else None
@@ -318,8 +303,6 @@ def receipts(engine: Any, method: str, ids: list[str], p: Any) -> tuple[int, Any
 
 
 def one_receipt(engine: Any, method: str, ids: list[str], p: Any) -> tuple[int, Any]:
-    from convo_cli.engine.service import not_found
-
     conversation = engine.service.conversation(ids[0])
     message = engine.service.message(conversation, ids[1])
     row = receipt(engine.store, message["id"], ids[2])

@@ -15,7 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from convo_cli.engine import webhooks
-from convo_cli.engine.service import EngineError, invalid
+from convo_cli.engine.service import invalid
 from convo_cli.engine.store import Row, Store
 from convo_cli.engine.views import Resource
 
@@ -187,8 +187,6 @@ def notifications_route(engine: Engine, method: str, _: list[str],
 
 def webhooks_route(engine: Engine, method: str, _: list[str], p: Any) -> tuple[int, Any]:
     if method == "POST":
-        if "Method" in p and p["Method"].upper() not in ("GET", "POST"):
-            raise EngineError(400, 20422, "Invalid parameter: Method must be GET or POST")
         engine.events.forget()
         settings = webhooks.update_configuration(engine.store, p, p.lists)
     else:

@@ -65,11 +65,20 @@ log = logging.getLogger("convo.engine")
 
 
 def route_of(segments: list[str], scoped: bool) -> str | None:
-    """The route a path's segments (after `/v1/`) name, or None. A literal path first
-    (`Configuration/Webhooks`), then its shape with SIDs as `*`."""
-    routes = SCOPED_ROUTES if scoped else ROUTES
+    """The route a path's segments (after `/v1/`) name, or None."""
+    return _lookup(_joined(segments, scoped), scoped)
+
+
+def _joined(segments: list[str], scoped: bool) -> list[str]:
+    """`Configuration/Addresses` is one segment to the router: its SID is the path's third."""
     if not scoped and segments[:2] == ["Configuration", "Addresses"]:
-        segments = ["Configuration/Addresses", *segments[2:]]
+        return ["Configuration/Addresses", *segments[2:]]
+    return segments
+
+
+def _lookup(segments: list[str], scoped: bool) -> str | None:
+    """A literal path first (`Configuration/Webhooks`), then its shape with SIDs as `*`."""
+    routes = SCOPED_ROUTES if scoped else ROUTES
     return routes.get(tuple(segments)) or routes.get(_shape(segments))
 
 
@@ -266,9 +275,8 @@ class Engine:
             segments = [unquote(s, errors="strict") for s in path[4:].rstrip("/").split("/")]
         except UnicodeDecodeError:
             raise not_found() from None  # no resource has a name that is not UTF-8
-        route = route_of(segments, scoped)
-        if not scoped and segments[:2] == ["Configuration", "Addresses"]:
-            segments = ["Configuration/Addresses", *segments[2:]]  # the SID is the 3rd segment
+        segments = _joined(segments, scoped)
+        route = _lookup(segments, scoped)
         if route is None or any(not s for s in segments):
             shape = _shape(segments)
             if shape in UNSERVED and all(segments):
