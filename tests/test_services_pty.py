@@ -44,8 +44,10 @@ def screen(home, width: int, *argv: str) -> list[str]:
            "TERM": "xterm-256color", "TZ": "UTC"}
     shown = run_in_pty([*convo_executable(), *argv], width, env=env)
     assert shown.code == 0, shown.raw
-    # The hint `services create` writes to standard error is one line the terminal folds.
-    lines = [line for line in shown.lines() if not line.startswith("Work in it with:")]
+    # The hint `services create` writes to standard error: two lines the terminal folds
+    # below 80 columns.
+    hint = ("Work in it with:", "or make it the profile's:")
+    lines = [line for line in shown.lines() if not line.startswith(hint)]
     assert all(cells(line) <= width for line in lines), (width, lines)
     assert all(len(sid) == 34 for line in lines for sid in SID.findall(line)), lines
     return lines

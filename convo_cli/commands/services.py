@@ -75,8 +75,9 @@ def run_create(opts: CreateOptions, deps: Factory) -> None:
     render.service(deps.output(as_json=opts.as_json), service, default=None,
                    in_use=deps.profile().service_sid)
     _remember(deps, {service.sid: service.friendly_name})
-    deps.io.info(f"Work in it with: convo --service {service.sid} …, or make it this "
-                 f"profile's: convo services use {service.sid}")
+    # Two lines, each within 80 columns, so that no SID is folded on a common terminal.
+    deps.io.info(f"Work in it with: convo --service {service.sid} …")
+    deps.io.info(f"or make it the profile's: convo services use {service.sid}")
 
 
 class DeleteOptions(NamedTuple):
