@@ -42,11 +42,11 @@ async def request(app: App, method: str, path: str, body: bytes = b"", *,
     return answer["status"], answer["body"]
 
 
-def serve(tmp_path) -> tuple[Engine, App, str]:
+def serve(tmp_path, log=lambda text: None) -> tuple[Engine, App, str]:
     engine = Engine(str(tmp_path / "writes.db"), base_url=BASE)
     sid = engine.service.create_conversation(unique_name="busy")["sid"]
     return engine, App(engine, DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, base_url=BASE,
-                       log=lambda line: None), sid
+                       log=log), sid
 
 
 def test_writes_at_once_share_commits_and_each_is_stored_before_it_is_answered(tmp_path):
@@ -110,15 +110,14 @@ class FailingCommit:
 
 
 def test_a_failed_commit_answers_every_write_of_the_batch_500_and_reads_never_see_them(tmp_path):
-    engine, app, sid = serve(tmp_path)
+    logged: list[str] = []
+    engine, app, sid = serve(tmp_path, log=logged.append)
     real = engine.store.db
 
     class Store:
         path, db, begin = engine.store.path, FailingCommit(real), engine.store.begin
 
     app.writes.store = Store()
-    logged: list[str] = []
-    app._log = logged.append
 
     async def several() -> list:
         return await asyncio.gather(*(

@@ -3,8 +3,9 @@
 uvicorn's httptools protocol is the fastest it has (26.9k req/s on a bare app against 9.3k
 with h11, DESIGN.md), but it reads a header of any size, never closes a connection that
 sends nothing or trickles a byte a second, and accepts connections until the process runs
-out of files. `protocol_class` returns that protocol with those limits added; everything
-else (parsing, pipelining, flow control, keep-alive) stays uvicorn's.
+out of files. `protocol_class` returns that protocol with those limits added, and its writes
+held to the end of each turn of the loop (`server.Output`); everything else (parsing,
+pipelining, flow control, keep-alive) stays uvicorn's.
 
 uvicorn is an optional extra, so it is imported when the class is made, not here.
 """
@@ -14,7 +15,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convo_cli.engine.server import Output
 
 # The request line and headers of one request, in bytes. Twilio's clients send well under
 # 2 KB; 64 KB leaves room for any proxy's additions. Beyond it: 431, and the connection closed.
@@ -74,7 +78,8 @@ class Notices:
         self.log(f"convo serve: {text}{f' ({more} more since the last notice)' if more else ''}\n")
 
 
-def protocol_class(notices: Notices, max_connections: int = MAX_CONNECTIONS) -> type:
+def protocol_class(notices: Notices, max_connections: int = MAX_CONNECTIONS,
+                   output: Output | None = None) -> type:
     import httptools
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -103,6 +108,9 @@ def protocol_class(notices: Notices, max_connections: int = MAX_CONNECTIONS) -> 
                 transport.write(FULL)
                 transport.close()
                 return
+            if output is not None:  # every write after this one, refusals too, in order
+                output.attach(self.loop)
+                transport = output.transport(transport)
             super().connection_made(transport)
             self._idle_since = self.loop.time()
             # uvicorn arms this only after a response: a connection that never sends a

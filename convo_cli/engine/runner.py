@@ -77,7 +77,7 @@ def run(app: App, sock: socket.socket, *, tls: tuple[str, str] | None = None,
         logger = logging.getLogger(name)
         logger.addHandler(stream)
         logger.propagate = False
-    protocol = guard.protocol_class(guard.Notices(app.log), max_connections)
+    protocol = guard.protocol_class(guard.Notices(app.log), max_connections, app.output)
     config = uvicorn.Config(app, http=protocol, lifespan="off", ws="none", log_config=None,
                             log_level="warning", access_log=False, server_header=False,
                             # A stop waits for the requests in flight, not for ever.

@@ -8,7 +8,9 @@ free loopback port and prints `listening on http://127.0.0.1:PORT`. It runs on u
 with the same HTTP protocol (httptools) and the same options as `convo serve` (no
 lifespan, no access log, no server header), so the difference is convo's own work.
 With `--guarded`, on convo serve's own protocol (engine/guard.py: uvicorn's with the
-connection limits added), to tell what the limits cost from what the app costs.
+connection limits added, and its writes held to the end of each turn of the loop as convo
+serve's are, server.Output), to tell what the protocol gives and costs from what the app
+costs.
 """
 
 from __future__ import annotations
@@ -53,7 +55,10 @@ def main() -> None:
     if "--guarded" in sys.argv:
         from convo_cli.engine import guard
 
-        http = guard.protocol_class(guard.Notices(sys.stderr.write))
+        from convo_cli.engine.server import Output
+
+        output = Output(sys.stderr.write)
+        http = guard.protocol_class(guard.Notices(output.line), output=output)
     config = uvicorn.Config(app, http=http, lifespan="off", ws="none", log_config=None,
                             log_level="warning", access_log=False, server_header=False)
     uvicorn.Server(config).run(sockets=[sock])
