@@ -121,6 +121,26 @@ def test_a_close_waits_for_what_is_held_and_an_abort_sends_it_first():
     asyncio.run(main())
 
 
+def test_soon_flushes_after_what_is_already_scheduled_even_with_a_flush_due():
+    """As a COMMIT wakes the requests that waited for it (server.Writes), their answers go
+    out in the turn they are made, not one turn later."""
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        output = Output(lambda text: None)
+        output.attach(loop)
+        real, peer, writes = await connected(loop)
+        held = output.transport(real)
+        held.write(b"one")  # a flush is due
+        loop.call_soon(held.write, b" two")  # a waiter woken after it was scheduled
+        output.soon()
+        await asyncio.sleep(0)  # one turn: the due flush, the waiter, and soon's flush
+        assert writes == [b"one", b" two"]
+        real.close()
+        peer.close()
+
+    asyncio.run(main())
+
+
 def test_a_connection_whose_write_fails_is_dropped_and_the_others_are_answered():
     class Broken:  # a transport that fails as no real one can be made to on demand
         aborted = False

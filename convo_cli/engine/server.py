@@ -86,11 +86,14 @@ class Writes:
     database (checkpoints, with synchronous=NORMAL's two fsyncs) is left to `Checkpoints`,
     off the event loop."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, settled: Callable[[], None] | None = None) -> None:
+        """`settled`: called once a COMMIT's writes (and the reads waiting for it) have been
+        told how it went, to be resumed next (`Output.soon`)."""
         self.store = store
         self.pending: asyncio.Future[None] | None = None
         self.commits = 0
         self.checkpoints: Checkpoints | None = None
+        self._settled = settled
 
     def join(self) -> asyncio.Future[None] | None:
         """The COMMIT this request's write will wait for, beginning the transaction when
@@ -125,11 +128,13 @@ class Writes:
             if self.store.db.in_transaction:
                 self.store.db.execute("ROLLBACK")
             done.set_exception(failure)  # every write of the batch answers 500
-            return
-        self.commits += 1
-        done.set_result(None)
-        if self.checkpoints is not None and self.commits % Checkpoints.EVERY == 0:
-            self.checkpoints.wake.set()
+        else:
+            self.commits += 1
+            done.set_result(None)
+            if self.checkpoints is not None and self.commits % Checkpoints.EVERY == 0:
+                self.checkpoints.wake.set()
+        if self._settled is not None:
+            self._settled()
 
 
 class Checkpoints:
@@ -192,6 +197,17 @@ class Output:
     def line(self, text: str) -> None:
         self._lines.append(text)
         self._flush_later()
+
+    def soon(self) -> None:
+        """Flush once the callbacks scheduled so far have run (even with a flush already
+        due, which they would miss): called as a COMMIT wakes the requests that waited for
+        it, so that their answers go out in the turn they are made, and the next requests
+        of those clients join the next COMMIT together. Writes were 4.9 to a COMMIT under
+        wrk's write-and-read load before answers were held, 3.7 when they waited a turn
+        more, 4.7 with this."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._due = True
+            self._loop.call_soon(self.flush)
 
     def _holds(self, connection: HeldTransport) -> None:
         self._connections[connection] = None
@@ -294,7 +310,7 @@ class App:
         # Log lines go out with the turn's answers (`Output`); at once until a loop is attached.
         self.output = Output(log or sys.stderr.write)
         self._second, self._stamp = -1, ""
-        self.writes = Writes(engine.store)
+        self.writes = Writes(engine.store, settled=self.output.soon)
         self._decoded: dict[str, tuple[bytes, bytes]] = {}  # Authorization -> user, password
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
