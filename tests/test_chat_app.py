@@ -235,6 +235,20 @@ async def _scroll_home(log):
     log.scroll_home(animate=False)
 
 
+def test_a_scroll_that_arrives_as_the_app_quits_is_ignored(mine, theirs):
+    """The scroll watcher can run after the message log is gone (quitting right after a
+    scroll): it must not raise, which would print a traceback on the way out."""
+    standup(theirs, messages=3)
+    with chatting(mine, "alice", "standup") as chat:
+        chat.wait_for("message 2")
+
+        async def gone_then_scrolled() -> None:
+            await chat.app.log_view.remove()
+            await chat.app._scrolled(0)
+
+        chat.run(gone_then_scrolled())
+
+
 def test_a_click_in_the_list_opens_that_conversation(mine, theirs):
     standup(theirs)
     other = theirs.create_conversation(unique_name="ops", friendly_name="Ops room").sid

@@ -19,6 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.keys import Keys
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.widgets import Footer, OptionList, Static
 
@@ -195,7 +196,10 @@ class ChatApp(Writing, App[None]):
     async def _scrolled(self, scroll_y: float) -> None:
         """The reader scrolled (wheel, scroll bar, keys) to the top: read the older page;
         back to the bottom: what arrived meanwhile has been seen."""
-        log = self.log_view
+        try:
+            log = self.log_view
+        except NoMatches:  # a scroll queued as the app quits, its widgets already gone
+            return
         if scroll_y == 0 and log.max_scroll_y > 0 and log._anchor_released:
             await self.load_older()
         elif scroll_y >= log.max_scroll_y and self.unseen and self.live is not None:
