@@ -6,11 +6,11 @@
 ANSWERS.json maps "METHOD PATH?QUERY" to [status, content-type, body]. The app listens on a
 free loopback port and prints `listening on http://127.0.0.1:PORT`. It runs on uvicorn
 with the same HTTP protocol (httptools) and the same options as `convo serve` (no
-lifespan, no access log, no server header), so the difference is convo's own work.
-With `--guarded`, on convo serve's own protocol (engine/guard.py: uvicorn's with the
-connection limits added, and its writes held to the end of each turn of the loop as convo
-serve's are, server.Output), to tell what the protocol gives and costs from what the app
-costs.
+lifespan, no access log, no server header), as stock uvicorn serves any app: the
+difference is what convo does, its own protocol included. With `--guarded`, on convo
+serve's own protocol (engine/guard.py: uvicorn's with the connection limits added, and its
+writes held to the end of each turn of the loop, server.Output), so that the difference is
+the app's work alone.
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ def main() -> None:
     http: object = "httptools"
     if "--guarded" in sys.argv:
         from convo_cli.engine import guard
-
         from convo_cli.engine.server import Output
 
         output = Output(sys.stderr.write)

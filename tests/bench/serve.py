@@ -140,7 +140,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each kind")
     parser.add_argument("--serve-args", default="", help="more options for convo serve")
     parser.add_argument("--guarded", action="store_true",
-                        help="the ceiling on convo serve's protocol (its connection limits)")
+                        help="the ceiling on convo serve's protocol (its connection limits, "
+                        "its writes held to the end of each turn): the app's work alone")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
