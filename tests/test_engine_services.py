@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from engine_helpers import EngineClient, validate_response
 from twilio.request_validator import RequestValidator
-from twilio.rest import Client
+from test_serve_twilio import twilio
 from webhook_helpers import start_receiver
 
 DEFAULT = "IS" + "0" * 32  # the in-process account's default service (AC000…)
@@ -231,10 +231,7 @@ def test_served_a_named_services_events_are_delivered_by_the_courier(tmp_path):
 
 def test_the_twilio_library_runs_the_scenario_inside_a_named_service(served, monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    client = Client(served.account_sid, served.auth_token)
-    client.edge = client.region = None
-    client.conversations.base_url = served.url
-    v1 = client.conversations.v1
+    v1 = twilio(served).conversations.v1
     service = v1.services.create(friendly_name="Support")
     assert service.sid.startswith("IS") and service.friendly_name == "Support"
     assert service.sid in [s.sid for s in v1.services.list()]
