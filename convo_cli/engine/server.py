@@ -219,8 +219,7 @@ class Output:
         if self._loop is None or self._loop.is_closed():
             self.flush()
         else:
-            self._due = True
-            self._loop.call_soon(self.flush)
+            self.soon()
 
     def flush(self) -> None:
         self._due = False
